@@ -1,0 +1,1 @@
+//! Placeholder module doc; filled by its issue.

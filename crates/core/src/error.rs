@@ -1,0 +1,487 @@
+//! The one error type every credential returns, with a kind a caller can match on.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, coarsely: match on it to decide what to do next.
+///
+/// The four kinds are Python azure-identity's: `ValueError` ([`InvalidArgument`]),
+/// `CredentialUnavailableError` ([`CredentialUnavailable`]), `ClientAuthenticationError`
+/// ([`ClientAuthentication`]) and `AuthenticationRequiredError` ([`AuthenticationRequired`]).
+///
+/// [`InvalidArgument`]: ErrorKind::InvalidArgument
+/// [`CredentialUnavailable`]: ErrorKind::CredentialUnavailable
+/// [`ClientAuthentication`]: ErrorKind::ClientAuthentication
+/// [`AuthenticationRequired`]: ErrorKind::AuthenticationRequired
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The credential cannot try to authenticate: it lacks data, state or platform support
+    /// (no browser could be opened, no loopback port could be bound). A chain of credentials
+    /// moves on to the next one.
+    CredentialUnavailable,
+    /// Authentication was tried and failed: the identity provider refused, a network or cache
+    /// error happened, the user did not finish in time.
+    #[non_exhaustive]
+    ClientAuthentication {
+        /// The HTTP status of the failed response, when there was one.
+        status: Option<u16>,
+        /// Entra ID's error response, when the service sent one.
+        response: Option<Box<ErrorResponse>>,
+    },
+    /// User interaction is needed and the credential may not start it by itself
+    /// (`disable_automatic_authentication`). Pass `scopes` and `claims` straight to the
+    /// credential's `authenticate`.
+    #[non_exhaustive]
+    AuthenticationRequired {
+        /// The scopes of the request that needs interaction.
+        scopes: Vec<String>,
+        /// The claims of that request, if it had any.
+        claims: Option<String>,
+    },
+    /// An argument is wrong (scope, tenant id, URI, authority, serialized record): fix the
+    /// call; retrying it unchanged fails the same way.
+    InvalidArgument,
+}
+
+/// An Entra ID (OAuth 2.0) error response, kept as data.
+///
+/// Fields are those Entra ID sends in a token endpoint error or an `error` redirect. None of
+/// them holds a secret.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ErrorResponse {
+    /// The OAuth error code, e.g. `invalid_grant`, `interaction_required`, `access_denied`.
+    pub error: String,
+    /// The human-readable description (starts with `AADSTSnnnnn:` for Entra ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+    /// Entra ID's numeric error codes (`AADSTS` numbers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_codes: Vec<i64>,
+    /// A finer classification, e.g. `basic_action`, `consent_required`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suberror: Option<String>,
+    /// A claims challenge the client must send back in a new request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<String>,
+    /// Entra ID's correlation id: quote it in a support request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// Entra ID's trace id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// When the service produced the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// A link to more information.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_uri: Option<String>,
+}
+
+impl ErrorResponse {
+    /// An error response with just the OAuth error code.
+    pub fn new(error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.error_description = Some(description.into());
+        self
+    }
+
+    /// `error_description` if present and non-empty, else `error`: what Python shows after
+    /// "Authentication failed: ".
+    #[must_use]
+    pub fn summary(&self) -> &str {
+        match self.error_description.as_deref() {
+            Some(d) if !d.trim().is_empty() => d,
+            _ => &self.error,
+        }
+    }
+}
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// The error of every credential operation.
+///
+/// It carries a [`kind`](Error::kind) to match on, the name of the credential that failed, a
+/// message that says what to do next, an optional link to the troubleshooting guide, and the
+/// lower-level cause as [`source`](StdError::source) (never repeated in the message).
+///
+/// No message, field or source of an `Error` holds a token, code, verifier or `state`.
+///
+/// ```
+/// use entra_core::{Error, ErrorKind};
+///
+/// let err = Error::authentication_required(&["https://graph.microsoft.com/.default"], None)
+///     .with_credential("InteractiveBrowserCredential");
+/// match err.kind() {
+///     ErrorKind::AuthenticationRequired { scopes, claims, .. } => {
+///         assert_eq!(scopes, &["https://graph.microsoft.com/.default"]);
+///         assert!(claims.is_none());
+///     }
+///     _ => unreachable!(),
+/// }
+/// assert!(err.to_string().starts_with("InteractiveBrowserCredential: "));
+/// ```
+pub struct Error(Box<Inner>);
+
+struct Inner {
+    kind: ErrorKind,
+    credential: Option<Cow<'static, str>>,
+    message: Cow<'static, str>,
+    help: Option<Cow<'static, str>>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self(Box::new(Inner {
+            kind,
+            credential: None,
+            message: message.into(),
+            help: None,
+            source: None,
+        }))
+    }
+
+    /// [`ErrorKind::CredentialUnavailable`].
+    pub fn credential_unavailable(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::CredentialUnavailable, message)
+    }
+
+    /// [`ErrorKind::ClientAuthentication`] with no HTTP response.
+    pub fn client_authentication(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            ErrorKind::ClientAuthentication {
+                status: None,
+                response: None,
+            },
+            message,
+        )
+    }
+
+    /// [`ErrorKind::ClientAuthentication`] for an Entra ID error response. The message is
+    /// Python's: `Authentication failed: <error_description or error>`.
+    pub fn from_error_response(status: Option<u16>, response: ErrorResponse) -> Self {
+        let message = format!("Authentication failed: {}", response.summary());
+        Self::new(
+            ErrorKind::ClientAuthentication {
+                status,
+                response: Some(Box::new(response)),
+            },
+            message,
+        )
+    }
+
+    /// [`ErrorKind::AuthenticationRequired`] with Python's default message.
+    pub fn authentication_required<S: AsRef<str>>(scopes: &[S], claims: Option<&str>) -> Self {
+        Self::new(
+            ErrorKind::AuthenticationRequired {
+                scopes: scopes.iter().map(|s| s.as_ref().to_owned()).collect(),
+                claims: claims.filter(|c| !c.is_empty()).map(str::to_owned),
+            },
+            "Interactive authentication is required to get a token. Call 'authenticate' to begin.",
+        )
+    }
+
+    /// [`ErrorKind::InvalidArgument`].
+    pub fn invalid_argument(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+
+    /// Names the credential that failed (shown first in `Display`).
+    #[must_use]
+    pub fn with_credential(mut self, credential: impl Into<Cow<'static, str>>) -> Self {
+        self.0.credential = Some(credential.into());
+        self
+    }
+
+    /// Adds a link to the troubleshooting guide (shown last in `Display`).
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<Cow<'static, str>>) -> Self {
+        self.0.help = Some(help.into());
+        self
+    }
+
+    /// Sets the lower-level cause, reachable through [`source`](StdError::source).
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.0.source = Some(source.into());
+        self
+    }
+
+    /// Sets the HTTP status of a [`ClientAuthentication`](ErrorKind::ClientAuthentication)
+    /// error; no effect on other kinds.
+    #[must_use]
+    pub fn with_status(mut self, new_status: u16) -> Self {
+        if let ErrorKind::ClientAuthentication { status, .. } = &mut self.0.kind {
+            *status = Some(new_status);
+        }
+        self
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0.kind
+    }
+
+    /// This layer's message, without the credential name, help link or source.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The credential that failed, if it said.
+    #[must_use]
+    pub fn credential(&self) -> Option<&str> {
+        self.0.credential.as_deref()
+    }
+
+    /// The troubleshooting link, if any.
+    #[must_use]
+    pub fn help(&self) -> Option<&str> {
+        self.0.help.as_deref()
+    }
+
+    /// Whether this is [`ErrorKind::CredentialUnavailable`].
+    #[must_use]
+    pub fn is_credential_unavailable(&self) -> bool {
+        matches!(self.0.kind, ErrorKind::CredentialUnavailable)
+    }
+
+    /// Whether this is [`ErrorKind::ClientAuthentication`].
+    #[must_use]
+    pub fn is_client_authentication(&self) -> bool {
+        matches!(self.0.kind, ErrorKind::ClientAuthentication { .. })
+    }
+
+    /// Whether this is [`ErrorKind::AuthenticationRequired`].
+    #[must_use]
+    pub fn is_authentication_required(&self) -> bool {
+        matches!(self.0.kind, ErrorKind::AuthenticationRequired { .. })
+    }
+
+    /// Whether this is [`ErrorKind::InvalidArgument`].
+    #[must_use]
+    pub fn is_invalid_argument(&self) -> bool {
+        matches!(self.0.kind, ErrorKind::InvalidArgument)
+    }
+
+    /// The Entra ID error response of a client-authentication error, if there was one.
+    #[must_use]
+    pub fn error_response(&self) -> Option<&ErrorResponse> {
+        match &self.0.kind {
+            ErrorKind::ClientAuthentication { response, .. } => response.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a client-authentication error, if there was one.
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match &self.0.kind {
+            ErrorKind::ClientAuthentication { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// The scopes of an authentication-required error.
+    #[must_use]
+    pub fn scopes(&self) -> Option<&[String]> {
+        match &self.0.kind {
+            ErrorKind::AuthenticationRequired { scopes, .. } => Some(scopes),
+            _ => None,
+        }
+    }
+
+    /// The claims of an authentication-required error, or the claims challenge of an Entra
+    /// ID error response.
+    #[must_use]
+    pub fn claims(&self) -> Option<&str> {
+        match &self.0.kind {
+            ErrorKind::AuthenticationRequired { claims, .. } => claims.as_deref(),
+            ErrorKind::ClientAuthentication { response, .. } => {
+                response.as_ref().and_then(|r| r.claims.as_deref())
+            }
+            _ => None,
+        }
+    }
+
+    /// A short name of the kind, for command-line output and logs: `unavailable`,
+    /// `authentication failed`, `authentication required`, `invalid argument`.
+    #[must_use]
+    pub fn kind_name(&self) -> &'static str {
+        match self.0.kind {
+            ErrorKind::CredentialUnavailable => "unavailable",
+            ErrorKind::ClientAuthentication { .. } => "authentication failed",
+            ErrorKind::AuthenticationRequired { .. } => "authentication required",
+            ErrorKind::InvalidArgument => "invalid argument",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(credential) = &self.0.credential {
+            write!(f, "{credential}: ")?;
+        }
+        f.write_str(&self.0.message)?;
+        if let Some(help) = &self.0.help {
+            write!(f, " See {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.0.kind);
+        if let Some(credential) = &self.0.credential {
+            d.field("credential", credential);
+        }
+        d.field("message", &self.0.message);
+        if let Some(help) = &self.0.help {
+            d.field("help", help);
+        }
+        if let Some(source) = &self.0.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccessToken, AccessTokenInfo};
+    use time::OffsetDateTime;
+
+    #[derive(Debug)]
+    struct Holder {
+        #[allow(dead_code)] // read only through Debug, which is the point of the test
+        token: AccessToken,
+        #[allow(dead_code)]
+        info: AccessTokenInfo,
+    }
+
+    impl fmt::Display for Holder {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "holder of {:?}", self.token)
+        }
+    }
+
+    impl StdError for Holder {}
+
+    #[test]
+    fn errors_holding_tokens_never_show_them() {
+        let holder = Holder {
+            token: AccessToken::new("SECRET-AT", OffsetDateTime::UNIX_EPOCH),
+            info: AccessTokenInfo::new("SECRET-INFO", OffsetDateTime::UNIX_EPOCH),
+        };
+        let err = Error::client_authentication("Authentication failed: refresh failed")
+            .with_credential("InteractiveBrowserCredential")
+            .with_source(holder);
+        let mut texts = vec![format!("{err}"), format!("{err:?}"), format!("{err:#?}")];
+        let mut source = err.source();
+        while let Some(s) = source {
+            texts.push(s.to_string());
+            texts.push(format!("{s:?}"));
+            source = s.source();
+        }
+        for text in texts {
+            assert!(!text.contains("SECRET"), "{text}");
+        }
+    }
+
+    #[test]
+    fn kinds_are_typed_and_matchable() {
+        let e = Error::credential_unavailable("Failed to open a browser");
+        assert!(e.is_credential_unavailable());
+        assert_eq!(e.kind_name(), "unavailable");
+        let e = Error::invalid_argument("bad");
+        assert!(e.is_invalid_argument());
+        assert_eq!(e.kind(), &ErrorKind::InvalidArgument);
+        let e = Error::authentication_required(&["a", "b"], Some("{\"x\":1}"));
+        assert!(e.is_authentication_required());
+        assert_eq!(e.scopes(), Some(&["a".to_owned(), "b".to_owned()][..]));
+        assert_eq!(e.claims(), Some("{\"x\":1}"));
+        assert_eq!(
+            e.message(),
+            "Interactive authentication is required to get a token. Call 'authenticate' to begin."
+        );
+        // An empty claims string means none.
+        let e = Error::authentication_required(&["a"], Some(""));
+        assert_eq!(e.claims(), None);
+    }
+
+    #[test]
+    fn service_errors_keep_their_fields_as_data() {
+        let response: ErrorResponse = serde_json::from_str(
+            r#"{"error":"invalid_grant","error_description":"AADSTS70000: The grant is expired.",
+                "error_codes":[70000,50173],"suberror":"bad_token","correlation_id":"c-1",
+                "trace_id":"t-1","timestamp":"2026-11-24 10:00:00Z","claims":"{\"access_token\":{}}",
+                "unknown_field":true}"#,
+        )
+        .unwrap();
+        let e = Error::from_error_response(Some(400), response).with_credential("Cred");
+        assert!(e.is_client_authentication());
+        assert_eq!(e.status(), Some(400));
+        let r = e.error_response().unwrap();
+        assert_eq!(r.error, "invalid_grant");
+        assert_eq!(r.error_codes, vec![70000, 50173]);
+        assert_eq!(r.suberror.as_deref(), Some("bad_token"));
+        assert_eq!(r.correlation_id.as_deref(), Some("c-1"));
+        assert_eq!(r.trace_id.as_deref(), Some("t-1"));
+        assert_eq!(e.claims(), Some("{\"access_token\":{}}"));
+        assert_eq!(
+            e.to_string(),
+            "Cred: Authentication failed: AADSTS70000: The grant is expired."
+        );
+        // Without a description the code is the summary.
+        let e = Error::from_error_response(None, ErrorResponse::new("access_denied"));
+        assert_eq!(e.message(), "Authentication failed: access_denied");
+        assert_eq!(e.with_status(401).status(), Some(401));
+    }
+
+    #[test]
+    fn sources_are_chained_not_repeated() {
+        let io = std::io::Error::other("connection reset by peer");
+        let e = Error::client_authentication("Authentication failed: the token request failed")
+            .with_credential("InteractiveBrowserCredential")
+            .with_help("https://aka.example/troubleshoot#network");
+        let e = e.with_source(io);
+        let text = e.to_string();
+        assert!(!text.contains("connection reset"), "{text}");
+        assert!(text.ends_with("See https://aka.example/troubleshoot#network"));
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("connection reset by peer")
+        );
+        assert_eq!(e.help(), Some("https://aka.example/troubleshoot#network"));
+        assert_eq!(e.credential(), Some("InteractiveBrowserCredential"));
+    }
+}
