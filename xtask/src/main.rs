@@ -12,6 +12,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod demo;
+mod tidy;
 
 fn main() -> ExitCode {
     let mut args = env::args().skip(1);

@@ -1,0 +1,368 @@
+//! The fast path and the single-flight gate.
+//!
+//! [`FrontCache`] holds the ready [`AccessTokenInfo`] of each (scopes, tenant, CAE) key in an
+//! immutable map behind an [`ArcSwap`]: a hit is one atomic load, a hash, a comparison and a
+//! clone, with no lock at all (writers publish a new map). It sits in front of the MSAL cache,
+//! which stays the source of truth.
+//!
+//! [`Flights`] makes concurrent requests for the same key share one acquisition: the first
+//! caller runs it, the others wait for it and take its result, so 100 concurrent callers cause
+//! at most one refresh request and at most one browser prompt. Other keys are not blocked.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use entra_core::{AccessTokenInfo, Error, ErrorKind, Result};
+use time::{Duration, OffsetDateTime};
+
+/// A cached access token counts as expired this long before `expires_on` (MSAL's rule).
+pub(crate) const EXPIRY_BUFFER: Duration = Duration::minutes(5);
+
+/// At most this many keys are kept; past it, entries no longer usable are dropped, then all.
+const MAX_ENTRIES: usize = 256;
+
+struct FrontEntry {
+    scopes: Box<[String]>,
+    tenant: Box<str>,
+    cae: bool,
+    info: AccessTokenInfo,
+    /// The first instant the entry must not be served from the front: the expiry buffer or
+    /// `refresh_on`, whichever comes first.
+    stale_at: OffsetDateTime,
+}
+
+type FrontMap = HashMap<u64, Vec<Arc<FrontEntry>>>;
+
+/// Ready tokens by (scopes, tenant, CAE).
+pub(crate) struct FrontCache {
+    map: ArcSwap<FrontMap>,
+    hasher: RandomState,
+}
+
+impl std::fmt::Debug for FrontCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrontCache")
+            .field("keys", &self.map.load().values().map(Vec::len).sum::<usize>())
+            .finish()
+    }
+}
+
+fn key_hash<S: AsRef<str>>(hasher: &RandomState, scopes: &[S], tenant: &str, cae: bool) -> u64 {
+    let mut h = hasher.build_hasher();
+    scopes.len().hash(&mut h);
+    for s in scopes {
+        s.as_ref().hash(&mut h);
+    }
+    tenant.hash(&mut h);
+    cae.hash(&mut h);
+    h.finish()
+}
+
+/// When a token stops being served from a cache without a network request.
+pub(crate) fn stale_at(info: &AccessTokenInfo) -> OffsetDateTime {
+    let expiry = info.expires_on - EXPIRY_BUFFER;
+    match info.refresh_on {
+        Some(r) if r < expiry => r,
+        _ => expiry,
+    }
+}
+
+impl FrontCache {
+    pub(crate) fn new() -> Self {
+        Self {
+            map: ArcSwap::from_pointee(HashMap::new()),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// The ready token for the key, if it is still fresh at `now`.
+    pub(crate) fn get(
+        &self,
+        scopes: &[&str],
+        tenant: &str,
+        cae: bool,
+        now: OffsetDateTime,
+    ) -> Option<AccessTokenInfo> {
+        let hash = key_hash(&self.hasher, scopes, tenant, cae);
+        let map = self.map.load();
+        let entries = map.get(&hash)?;
+        let entry = entries.iter().find(|e| {
+            e.cae == cae
+                && *e.tenant == *tenant
+                && e.scopes.len() == scopes.len()
+                && e.scopes.iter().zip(scopes).all(|(a, b)| a == b)
+        })?;
+        (now < entry.stale_at).then(|| entry.info.clone())
+    }
+
+    /// Publishes a token for the key.
+    pub(crate) fn insert(&self, scopes: &[&str], tenant: &str, cae: bool, info: &AccessTokenInfo) {
+        let hash = key_hash(&self.hasher, scopes, tenant, cae);
+        let entry = Arc::new(FrontEntry {
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            tenant: tenant.into(),
+            cae,
+            info: info.clone(),
+            stale_at: stale_at(info),
+        });
+        self.map.rcu(|old| {
+            let mut new: FrontMap = (**old).clone();
+            let count: usize = new.values().map(Vec::len).sum();
+            if count >= MAX_ENTRIES {
+                let now = OffsetDateTime::now_utc();
+                new.retain(|_, v| {
+                    v.retain(|e| now < e.stale_at);
+                    !v.is_empty()
+                });
+                if new.values().map(Vec::len).sum::<usize>() >= MAX_ENTRIES {
+                    new.clear();
+                }
+            }
+            let bucket = new.entry(hash).or_default();
+            bucket.retain(|e| {
+                !(e.cae == cae
+                    && *e.tenant == *tenant
+                    && e.scopes.len() == scopes.len()
+                    && e.scopes.iter().zip(scopes).all(|(a, b)| a == b))
+            });
+            bucket.push(Arc::clone(&entry));
+            new
+        });
+    }
+
+    /// Forgets every token (a different user signed in, or the credential was closed).
+    pub(crate) fn clear(&self) {
+        self.map.store(Arc::new(HashMap::new()));
+    }
+}
+
+/// The key of one acquisition.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct FlightKey {
+    pub(crate) scopes: Vec<String>,
+    pub(crate) tenant: String,
+    pub(crate) cae: bool,
+    pub(crate) claims: Option<String>,
+}
+
+/// A result shared with the callers that waited: errors lose their source (not `Clone`).
+#[derive(Clone)]
+enum Shared {
+    Token(AccessTokenInfo),
+    Failed {
+        kind: ErrorKind,
+        message: String,
+        credential: Option<String>,
+    },
+}
+
+impl Shared {
+    fn from_result(result: &Result<AccessTokenInfo>) -> Self {
+        match result {
+            Ok(info) => Self::Token(info.clone()),
+            Err(e) => Self::Failed {
+                kind: e.kind().clone(),
+                message: e.message().to_owned(),
+                credential: e.credential().map(str::to_owned),
+            },
+        }
+    }
+
+    fn into_result(self) -> Result<AccessTokenInfo> {
+        match self {
+            Self::Token(info) => Ok(info),
+            Self::Failed {
+                kind,
+                message,
+                credential,
+            } => {
+                let e = Error::new(kind, message);
+                Err(match credential {
+                    Some(c) => e.with_credential(c),
+                    None => e,
+                })
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u64,
+    last: Option<Shared>,
+}
+
+#[derive(Default)]
+struct Flight {
+    published: AtomicU64,
+    slot: tokio::sync::Mutex<Slot>,
+}
+
+/// The single-flight gate.
+#[derive(Default)]
+pub(crate) struct Flights {
+    map: Mutex<HashMap<FlightKey, Arc<Flight>>>,
+}
+
+impl std::fmt::Debug for Flights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flights").finish_non_exhaustive()
+    }
+}
+
+impl Flights {
+    /// Runs `acquire` for `key` unless an acquisition for the same key finishes while this
+    /// caller waits, in which case its result is returned instead.
+    pub(crate) async fn run<F, Fut>(&self, key: FlightKey, acquire: F) -> Result<AccessTokenInfo>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<AccessTokenInfo>>,
+    {
+        let flight = {
+            let Ok(mut map) = self.map.lock() else {
+                return acquire().await;
+            };
+            Arc::clone(map.entry(key.clone()).or_default())
+        };
+        let seen = flight.published.load(Ordering::Acquire);
+        let mut slot = flight.slot.lock().await;
+        if slot.generation > seen {
+            if let Some(last) = slot.last.clone() {
+                return last.into_result();
+            }
+        }
+        let result = acquire().await;
+        slot.generation += 1;
+        slot.last = Some(Shared::from_result(&result));
+        flight.published.store(slot.generation, Ordering::Release);
+        drop(slot);
+        if let Ok(mut map) = self.map.lock() {
+            // Nobody else holds it: forget it so the map stays small.
+            if Arc::strong_count(&flight) == 2 {
+                map.remove(&key);
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn info(token: &str, expires_in: i64) -> AccessTokenInfo {
+        AccessTokenInfo::new(token, OffsetDateTime::now_utc() + Duration::seconds(expires_in))
+    }
+
+    #[test]
+    fn front_hits_only_the_exact_fresh_key() {
+        let front = FrontCache::new();
+        let now = OffsetDateTime::now_utc();
+        front.insert(&["a", "b"], "t", false, &info("x", 3600));
+        assert_eq!(front.get(&["a", "b"], "t", false, now).unwrap().token.secret(), "x");
+        assert!(front.get(&["a"], "t", false, now).is_none());
+        assert!(front.get(&["a", "b"], "t", true, now).is_none());
+        assert!(front.get(&["a", "b"], "u", false, now).is_none());
+        // Within five minutes of expiry: not served.
+        front.insert(&["c"], "t", false, &info("y", 200));
+        assert!(front.get(&["c"], "t", false, now).is_none());
+        // Past refresh_on: not served.
+        let aging = info("z", 3600).with_refresh_on(Some(now - Duration::seconds(1)));
+        front.insert(&["d"], "t", false, &aging);
+        assert!(front.get(&["d"], "t", false, now).is_none());
+        // Replacing keeps one entry per key.
+        front.insert(&["a", "b"], "t", false, &info("x2", 3600));
+        assert_eq!(front.get(&["a", "b"], "t", false, now).unwrap().token.secret(), "x2");
+        front.clear();
+        assert!(front.get(&["a", "b"], "t", false, now).is_none());
+    }
+
+    #[test]
+    fn front_stays_bounded() {
+        let front = FrontCache::new();
+        for i in 0..(MAX_ENTRIES * 2) {
+            let scope = format!("s{i}");
+            front.insert(&[scope.as_str()], "t", false, &info("x", 3600));
+        }
+        let count: usize = front.map.load().values().map(Vec::len).sum();
+        assert!(count <= MAX_ENTRIES);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_share_one_acquisition() {
+        let flights = Arc::new(Flights::default());
+        let front = Arc::new(FrontCache::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (release_tx, release_rx) = tokio::sync::watch::channel(false);
+        let key = FlightKey {
+            scopes: vec!["a".into()],
+            tenant: "t".into(),
+            cae: false,
+            claims: None,
+        };
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (flights, front, runs) = (Arc::clone(&flights), Arc::clone(&front), Arc::clone(&runs));
+            let key = key.clone();
+            let mut release = release_rx.clone();
+            tasks.push(tokio::spawn(async move {
+                flights
+                    .run(key, || async move {
+                        // As the credential does: look again once inside the gate.
+                        if let Some(hit) = front.get(&["a"], "t", false, OffsetDateTime::now_utc()) {
+                            return Ok(hit);
+                        }
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        let _ = release.wait_for(|v| *v).await;
+                        let token = info("shared", 3600);
+                        front.insert(&["a"], "t", false, &token);
+                        Ok(token)
+                    })
+                    .await
+            }));
+        }
+        // Hold the first acquisition open while the others pile up at the gate.
+        while runs.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        release_tx.send(true).unwrap();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().token.secret(), "shared");
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn waiters_share_a_failure_and_later_callers_retry() {
+        let flights = Flights::default();
+        let key = FlightKey {
+            scopes: vec!["a".into()],
+            tenant: "t".into(),
+            cae: false,
+            claims: None,
+        };
+        let err = flights
+            .run(key.clone(), || async {
+                Err(Error::credential_unavailable("Failed to open a browser").with_credential("C"))
+            })
+            .await
+            .unwrap_err();
+        assert!(err.is_credential_unavailable());
+        // A caller arriving afterwards runs its own acquisition.
+        let ok = flights
+            .run(key, || async { Ok(info("later", 3600)) })
+            .await
+            .unwrap();
+        assert_eq!(ok.token.secret(), "later");
+        let shared = Shared::from_result(&Err(
+            Error::credential_unavailable("Failed to open a browser").with_credential("C"),
+        ));
+        let e = shared.into_result().unwrap_err();
+        assert_eq!(e.to_string(), "C: Failed to open a browser");
+    }
+}

@@ -1,0 +1,452 @@
+//! [`InteractiveBrowserCredentialOptions`]: Python's keywords and defaults, plus the seams a
+//! Rust caller needs (browser opener, cache backend, HTTP client), and their validation.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub trait CacheBackend: Send + Sync {}
+#[derive(Clone, Debug)]
+pub struct TokenCachePersistenceOptions;
+use entra_core::{AuthenticationRecord, BrowserOpener, Error, Result};
+use url::Url;
+
+/// How Entra ID delivers the sign-in response to the loopback server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// The browser POSTs an `application/x-www-form-urlencoded` form: the code never appears
+    /// in a URL or the browser history. The default (as current Python, MSAL Go and msal-node).
+    #[default]
+    FormPost,
+    /// The browser GETs the redirect URI with the response in the query string.
+    Query,
+}
+
+impl ResponseMode {
+    /// The `response_mode` value on the authorize URL.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FormPost => "form_post",
+            Self::Query => "query",
+        }
+    }
+}
+
+/// The default wait for the user: 300 seconds, as Python.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Options of [`InteractiveBrowserCredential`](crate::InteractiveBrowserCredential).
+///
+/// Start from [`Default`] and chain the `with_*` setters. Every keyword of Python's
+/// `InteractiveBrowserCredential` is here under its Python name; nothing is checked or
+/// touched until [`InteractiveBrowserCredential::new`](crate::InteractiveBrowserCredential::new),
+/// which validates everything and does no I/O.
+///
+/// ```
+/// use std::time::Duration;
+/// use entra_browser_flow::InteractiveBrowserCredentialOptions;
+///
+/// let options = InteractiveBrowserCredentialOptions::default()
+///     .with_tenant_id("contoso.onmicrosoft.com")
+///     .with_client_id("00000000-0000-0000-0000-000000000001")
+///     .with_redirect_uri("http://localhost:8400")
+///     .with_login_hint("alice@contoso.com")
+///     .with_timeout(Duration::from_secs(120));
+/// assert_eq!(options.timeout(), Duration::from_secs(120));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct InteractiveBrowserCredentialOptions {
+    pub(crate) authority: Option<String>,
+    pub(crate) tenant_id: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) login_hint: Option<String>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) authentication_record: Option<AuthenticationRecord>,
+    pub(crate) disable_automatic_authentication: bool,
+    pub(crate) cache_persistence_options: Option<TokenCachePersistenceOptions>,
+    pub(crate) timeout: Duration,
+    pub(crate) disable_instance_discovery: bool,
+    pub(crate) enable_support_logging: bool,
+    pub(crate) additionally_allowed_tenants: Vec<String>,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) browser: Option<Arc<dyn BrowserOpener>>,
+    pub(crate) cache: Option<Arc<dyn CacheBackend>>,
+    pub(crate) cae_cache: Option<Arc<dyn CacheBackend>>,
+    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) allow_insecure_http: bool,
+}
+
+impl Default for InteractiveBrowserCredentialOptions {
+    fn default() -> Self {
+        Self {
+            authority: None,
+            tenant_id: None,
+            client_id: None,
+            login_hint: None,
+            redirect_uri: None,
+            authentication_record: None,
+            disable_automatic_authentication: false,
+            cache_persistence_options: None,
+            timeout: DEFAULT_TIMEOUT,
+            disable_instance_discovery: false,
+            enable_support_logging: false,
+            additionally_allowed_tenants: Vec::new(),
+            response_mode: ResponseMode::FormPost,
+            browser: None,
+            cache: None,
+            cae_cache: None,
+            http_client: None,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+impl fmt::Debug for InteractiveBrowserCredentialOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InteractiveBrowserCredentialOptions")
+            .field("authority", &self.authority)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("login_hint", &self.login_hint.as_ref().map(|_| "<set>"))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("authentication_record", &self.authentication_record.is_some())
+            .field(
+                "disable_automatic_authentication",
+                &self.disable_automatic_authentication,
+            )
+            .field("cache_persistence_options", &self.cache_persistence_options)
+            .field("timeout", &self.timeout)
+            .field("disable_instance_discovery", &self.disable_instance_discovery)
+            .field("enable_support_logging", &self.enable_support_logging)
+            .field(
+                "additionally_allowed_tenants",
+                &self.additionally_allowed_tenants,
+            )
+            .field("response_mode", &self.response_mode)
+            .field("browser", &self.browser)
+            .field("cache", &self.cache.is_some())
+            .field("http_client", &self.http_client.is_some())
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish_non_exhaustive()
+    }
+}
+
+fn non_empty(value: impl Into<String>) -> Option<String> {
+    let value = value.into();
+    (!value.trim().is_empty()).then_some(value)
+}
+
+impl InteractiveBrowserCredentialOptions {
+    /// The authority host, e.g. `login.microsoftonline.com` or `https://login.microsoftonline.us`
+    /// ([`AzureAuthorityHosts`](entra_core::AzureAuthorityHosts) has the known ones). Default:
+    /// `AZURE_AUTHORITY_HOST`, else the Azure public cloud. Must be https.
+    #[must_use]
+    pub fn with_authority(mut self, authority: impl Into<String>) -> Self {
+        self.authority = non_empty(authority);
+        self
+    }
+
+    /// The Entra tenant (GUID or domain). Default `organizations` (work or school accounts).
+    /// Overrides the tenant of an [`authentication_record`](Self::with_authentication_record).
+    #[must_use]
+    pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        self.tenant_id = non_empty(tenant_id);
+        self
+    }
+
+    /// The application users sign in to. Default: the Azure development application
+    /// ([`DEVELOPER_SIGN_ON_CLIENT_ID`](entra_core::DEVELOPER_SIGN_ON_CLIENT_ID)); register your
+    /// own for production. Ignored when an authentication record is given (the record's is used).
+    #[must_use]
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = non_empty(client_id);
+        self
+    }
+
+    /// A username to pre-fill on the sign-in page (the user may still pick another account).
+    #[must_use]
+    pub fn with_login_hint(mut self, login_hint: impl Into<String>) -> Self {
+        self.login_hint = non_empty(login_hint);
+        self
+    }
+
+    /// The redirect URI registered for the application, e.g. `http://localhost:8400` or
+    /// `http://127.0.0.1:8400/callback`: `http`, a loopback host (`localhost`, `127.0.0.1`,
+    /// `[::1]`) and a non-zero port. The credential binds exactly that port (no fallback) and
+    /// sends the URI exactly as given, path included (Python drops the path and scheme, which
+    /// breaks registrations with a path). Default: the first free port of 8400-8999.
+    #[must_use]
+    pub fn with_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = non_empty(redirect_uri);
+        self
+    }
+
+    /// A record saved from an earlier [`authenticate`](crate::InteractiveBrowserCredential::authenticate):
+    /// selects the account, so with a persistent cache a new process signs in silently. Its
+    /// client id and authority replace the configured ones; its tenant is used unless
+    /// [`with_tenant_id`](Self::with_tenant_id) is given.
+    #[must_use]
+    pub fn with_authentication_record(mut self, record: AuthenticationRecord) -> Self {
+        self.authentication_record = Some(record);
+        self
+    }
+
+    /// When true, `get_token` never opens a browser: it returns
+    /// [`AuthenticationRequired`](entra_core::ErrorKind::AuthenticationRequired) when it cannot
+    /// get a token silently. [`authenticate`](crate::InteractiveBrowserCredential::authenticate)
+    /// still prompts. Default false.
+    #[must_use]
+    pub fn with_disable_automatic_authentication(mut self, disable: bool) -> Self {
+        self.disable_automatic_authentication = disable;
+        self
+    }
+
+    /// Keep tokens in a persistent cache shared with other processes (and other MSAL
+    /// applications). Without it, tokens live in memory for this credential only.
+    #[must_use]
+    pub fn with_cache_persistence_options(mut self, options: TokenCachePersistenceOptions) -> Self {
+        self.cache_persistence_options = Some(options);
+        self
+    }
+
+    /// How long to wait for the user to finish signing in, from the moment the browser is
+    /// asked to open. One deadline for the whole wait: unrelated requests to the loopback
+    /// server do not extend it (they do in Python). Default 300 seconds.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Skip instance discovery and authority validation (private clouds, Azure Stack). Only
+    /// for an authority you trust. Default false.
+    #[must_use]
+    pub fn with_disable_instance_discovery(mut self, disable: bool) -> Self {
+        self.disable_instance_discovery = disable;
+        self
+    }
+
+    /// Log personally identifiable information (user names, tenant and account ids) in this
+    /// crate's tracing events, for troubleshooting only. Tokens, codes and `state` are never
+    /// logged either way. Default false.
+    #[must_use]
+    pub fn with_enable_support_logging(mut self, enable: bool) -> Self {
+        self.enable_support_logging = enable;
+        self
+    }
+
+    /// Tenants besides the configured one that `get_token` may be asked for with a request
+    /// `tenant_id`; `"*"` allows any tenant.
+    #[must_use]
+    pub fn with_additionally_allowed_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.additionally_allowed_tenants = tenants.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How Entra ID delivers the response: [`ResponseMode::FormPost`] (default) or
+    /// [`ResponseMode::Query`].
+    #[must_use]
+    pub fn with_response_mode(mut self, mode: ResponseMode) -> Self {
+        self.response_mode = mode;
+        self
+    }
+
+    /// How the sign-in page is opened. Default: [`SystemBrowser`](crate::SystemBrowser) (the
+    /// `webbrowser` crate). Pass [`PrintUrlOpener`](crate::PrintUrlOpener) on a machine without a
+    /// browser (SSH) to print the URL and wait for the redirect instead.
+    #[must_use]
+    pub fn with_browser(mut self, browser: Arc<dyn BrowserOpener>) -> Self {
+        self.browser = Some(browser);
+        self
+    }
+
+    /// Where the token cache lives: your own [`CacheBackend`] (a database, a secret manager).
+    /// Takes precedence over [`with_cache_persistence_options`](Self::with_cache_persistence_options).
+    /// Requests with `enable_cae` use a separate, in-memory cache unless
+    /// [`with_cae_cache_backend`](Self::with_cae_cache_backend) is also given.
+    #[must_use]
+    pub fn with_cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
+        self.cache = Some(backend);
+        self
+    }
+
+    /// Where the CAE token cache lives (requests with `enable_cae`), kept apart from the other.
+    #[must_use]
+    pub fn with_cae_cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
+        self.cae_cache = Some(backend);
+        self
+    }
+
+    /// The HTTP client for every request to the authority: add a trusted root certificate,
+    /// a proxy or timeouts to it. Default: a reqwest client with rustls and the platform's
+    /// root certificates.
+    #[must_use]
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// **Dangerous; audit before use.** Accepts an `http://` authority, so tokens travel in
+    /// clear text. Meant only for mock identity providers on `127.0.0.1` in tests.
+    #[must_use]
+    pub fn danger_allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The configured wait for the user.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+/// A loopback host the redirect server binds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LoopbackHost {
+    /// `localhost`: 127.0.0.1, plus ::1 on the same port when possible.
+    Localhost,
+    /// `127.0.0.1` only.
+    Ipv4,
+    /// `[::1]` only.
+    Ipv6,
+}
+
+/// A validated redirect target: where to listen and what to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RedirectTarget {
+    pub(crate) host: LoopbackHost,
+    /// `None`: scan 8400-8999.
+    pub(crate) port: Option<u16>,
+    /// The path the response must arrive on.
+    pub(crate) path: String,
+    /// The URI sent on the authorize and token requests (`None`: built from the bound port).
+    pub(crate) uri: Option<String>,
+}
+
+impl RedirectTarget {
+    /// Python's default: `http://localhost:<first free port of 8400-8999>`.
+    pub(crate) fn default_scan() -> Self {
+        Self {
+            host: LoopbackHost::Localhost,
+            port: None,
+            path: "/".to_owned(),
+            uri: None,
+        }
+    }
+}
+
+const REDIRECT_URI_NEEDS_PORT: &str =
+    "\"redirect_uri\" must be a URL with port number, for example \"http://localhost:8400\"";
+
+/// Validates a configured `redirect_uri`.
+pub(crate) fn parse_redirect_uri(value: &str) -> Result<RedirectTarget> {
+    let value = value.trim();
+    let url = Url::parse(value).map_err(|e| Error::invalid_argument(REDIRECT_URI_NEEDS_PORT).with_source(e))?;
+    let Some(host) = url.host_str() else {
+        return Err(Error::invalid_argument(REDIRECT_URI_NEEDS_PORT));
+    };
+    let port = match url.port_or_known_default() {
+        // An explicit port only: `http://localhost` has none (Python's rule).
+        Some(p) if p != 0 && url.port().is_some() => p,
+        _ => return Err(Error::invalid_argument(REDIRECT_URI_NEEDS_PORT)),
+    };
+    if url.scheme() != "http" {
+        return Err(Error::invalid_argument(format!(
+            "\"redirect_uri\" must use http, for example \"http://localhost:{port}\": the \
+             credential receives the redirect over plain HTTP on the loopback interface."
+        )));
+    }
+    let host = match host.to_ascii_lowercase().as_str() {
+        "localhost" => LoopbackHost::Localhost,
+        "127.0.0.1" => LoopbackHost::Ipv4,
+        "[::1]" => LoopbackHost::Ipv6,
+        _ => {
+            return Err(Error::invalid_argument(
+                "\"redirect_uri\" must name a loopback host (localhost, 127.0.0.1 or [::1]), for \
+                 example \"http://localhost:8400\": the credential listens on this machine only.",
+            ));
+        }
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_argument(
+            "\"redirect_uri\" must not contain user information.",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_argument(
+            "\"redirect_uri\" must not have a query or a fragment.",
+        ));
+    }
+    Ok(RedirectTarget {
+        host,
+        port: Some(port),
+        path: url.path().to_owned(),
+        uri: Some(value.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_rejected_redirect_uris() {
+        for bad in ["http://localhost", "host", "host:42", "http://localhost:0", "localhost:8400"] {
+            let err = parse_redirect_uri(bad).unwrap_err();
+            assert!(err.is_invalid_argument(), "{bad}");
+            assert_eq!(err.message(), REDIRECT_URI_NEEDS_PORT, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_http_loopback_without_query() {
+        for bad in [
+            "https://localhost:42424",
+            "http://example.com:8400",
+            "http://0.0.0.0:8400",
+            "http://user:pw@localhost:8400",
+            "http://localhost:8400/?x=1",
+            "http://localhost:8400/#f",
+        ] {
+            assert!(parse_redirect_uri(bad).unwrap_err().is_invalid_argument(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_and_exact_text_are_kept() {
+        let t = parse_redirect_uri("http://localhost:42424/auth/callback").unwrap();
+        assert_eq!(t.port, Some(42424));
+        assert_eq!(t.host, LoopbackHost::Localhost);
+        assert_eq!(t.path, "/auth/callback");
+        assert_eq!(t.uri.as_deref(), Some("http://localhost:42424/auth/callback"));
+        let t = parse_redirect_uri("http://127.0.0.1:8400").unwrap();
+        assert_eq!((t.host, t.path.as_str()), (LoopbackHost::Ipv4, "/"));
+        assert_eq!(t.uri.as_deref(), Some("http://127.0.0.1:8400"));
+        let t = parse_redirect_uri("http://[::1]:8400/x").unwrap();
+        assert_eq!(t.host, LoopbackHost::Ipv6);
+    }
+
+    #[test]
+    fn empty_strings_mean_not_given() {
+        let o = InteractiveBrowserCredentialOptions::default()
+            .with_redirect_uri("")
+            .with_tenant_id(" ")
+            .with_login_hint("");
+        assert!(o.redirect_uri.is_none() && o.tenant_id.is_none() && o.login_hint.is_none());
+        assert_eq!(o.timeout(), DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn debug_hides_the_login_hint() {
+        let o = InteractiveBrowserCredentialOptions::default().with_login_hint("alice@contoso.com");
+        assert!(!format!("{o:?}").contains("alice"));
+    }
+}

@@ -1,0 +1,586 @@
+//! The loopback redirect server: binds before the browser opens, serves each connection
+//! concurrently with hyper, caps sizes and times, and completes only on a redirect carrying the
+//! right `state`, within one deadline. The port is released on every outcome.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use entra_core::{Error, Result, Secret};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::options::{LoopbackHost, RedirectTarget, ResponseMode};
+use crate::redirect::{self, RedirectOutcome, Rejection};
+
+/// Python's port range when no `redirect_uri` is configured.
+pub(crate) const DEFAULT_PORTS: RangeInclusive<u16> = 8400..=8999;
+/// Largest request head (request line + headers) and largest form body accepted.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+const MAX_BODY_BYTES: usize = 16 * 1024;
+const MAX_HEADERS: usize = 64;
+/// A client must send its request head within this time.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// ... and its body within this time.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// No connection lives longer than this.
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+/// Connections served at once; more are closed on accept.
+const MAX_CONNECTIONS: usize = 256;
+
+/// The authorization code a valid redirect delivered.
+pub(crate) struct AuthCode {
+    pub(crate) code: Secret,
+    pub(crate) client_info: Option<String>,
+}
+
+impl std::fmt::Debug for AuthCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthCode")
+            .field("client_info", &self.client_info.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bound, not yet serving, loopback server.
+#[derive(Debug)]
+pub(crate) struct LoopbackServer {
+    listeners: Vec<TcpListener>,
+    port: u16,
+    path: String,
+    redirect_uri: String,
+}
+
+fn bind_error(target: &str, source: io::Error) -> Error {
+    Error::credential_unavailable(format!("Couldn't start an HTTP server on {target}"))
+        .with_source(source)
+}
+
+/// Binds one address; `None` when the address family is unavailable (no IPv6).
+async fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Binds `host` on `port`: both loopback families for `localhost` (IPv6 only when the machine
+/// has it; an IPv6 port already taken by someone else counts as busy, so a browser preferring
+/// `::1` never reaches another program).
+async fn bind_host(host: LoopbackHost, port: u16) -> io::Result<Vec<TcpListener>> {
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    match host {
+        LoopbackHost::Ipv4 => Ok(vec![bind_one(v4).await?]),
+        LoopbackHost::Ipv6 => Ok(vec![bind_one(v6).await?]),
+        LoopbackHost::Localhost => {
+            let first = bind_one(v4).await?;
+            let port = first.local_addr()?.port();
+            match bind_one(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await {
+                Ok(second) => Ok(vec![first, second]),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, "IPv6 loopback unavailable; listening on 127.0.0.1 only");
+                    Ok(vec![first])
+                }
+            }
+        }
+    }
+}
+
+impl LoopbackServer {
+    /// Binds the configured redirect URI's port (one attempt, no fallback), or the first free
+    /// port of 8400-8999.
+    pub(crate) async fn bind(target: &RedirectTarget) -> Result<Self> {
+        Self::bind_in(target, DEFAULT_PORTS).await
+    }
+
+    pub(crate) async fn bind_in(target: &RedirectTarget, ports: RangeInclusive<u16>) -> Result<Self> {
+        if let Some(port) = target.port {
+            let uri = target.uri.clone().unwrap_or_else(|| format!("http://localhost:{port}"));
+            let listeners = bind_host(target.host, port).await.map_err(|e| {
+                let shown = uri.split_once("://").map_or(uri.as_str(), |(_, rest)| rest);
+                let authority = shown.split('/').next().unwrap_or(shown);
+                bind_error(&format!("http://{authority}"), e)
+            })?;
+            tracing::debug!(port, "loopback server bound");
+            return Ok(Self {
+                listeners,
+                port,
+                path: target.path.clone(),
+                redirect_uri: uri,
+            });
+        }
+        let mut last_error = None;
+        for port in ports {
+            match bind_host(target.host, port).await {
+                Ok(listeners) => {
+                    tracing::debug!(port, "loopback server bound");
+                    return Ok(Self {
+                        listeners,
+                        port,
+                        path: target.path.clone(),
+                        redirect_uri: format!("http://localhost:{port}"),
+                    });
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let source = last_error.unwrap_or_else(|| io::Error::other("no port to try"));
+        Err(bind_error("localhost", source))
+    }
+
+    /// The redirect URI to send on the authorize and token requests.
+    pub(crate) fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// The bound port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until a redirect with `expected_state` arrives or `timeout` passes (one deadline,
+    /// from this call). Dropping the returned future closes the listeners at once and aborts
+    /// every connection.
+    pub(crate) async fn wait(
+        self,
+        expected_state: Secret,
+        mode: ResponseMode,
+        timeout: Duration,
+    ) -> Result<AuthCode> {
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        let (tx, mut rx) = mpsc::channel(1);
+        let shared = Arc::new(Shared {
+            expected_state,
+            path: self.path,
+            mode,
+            done: AtomicBool::new(false),
+            tx,
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(MAX_HEAD_BYTES)
+            .max_headers(MAX_HEADERS)
+            .keep_alive(false);
+        let builder = Arc::new(builder);
+        let mut listeners = self.listeners.into_iter();
+        let first = listeners.next();
+        let second = listeners.next();
+        let Some(first) = first else {
+            return Err(Error::credential_unavailable(
+                "Couldn't start an HTTP server on localhost",
+            ));
+        };
+        let mut connections = JoinSet::new();
+        let outcome = loop {
+            tokio::select! {
+                biased;
+                Some(outcome) = rx.recv() => break outcome,
+                () = &mut deadline => {
+                    break Err(Error::client_authentication(format!(
+                        "Timed out after waiting {} seconds for the user to authenticate",
+                        seconds(timeout)
+                    )));
+                }
+                accepted = accept_any(&first, second.as_ref()) => match accepted {
+                    Ok(stream) => {
+                        if connections.len() < MAX_CONNECTIONS {
+                            connections.spawn(serve(stream, Arc::clone(&builder), Arc::clone(&shared)));
+                        } else {
+                            tracing::debug!("too many connections to the loopback server; closing one");
+                        }
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off briefly, keep serving.
+                        tracing::debug!(error = %e, "accept failed on the loopback server");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                },
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        };
+        // Release the port first, then close every remaining connection.
+        drop(first);
+        drop(second);
+        connections.shutdown().await;
+        tracing::debug!(port = self.port, "loopback server closed");
+        outcome
+    }
+}
+
+/// `300` for whole seconds, `0.25` otherwise.
+fn seconds(timeout: Duration) -> String {
+    if timeout.subsec_nanos() == 0 {
+        timeout.as_secs().to_string()
+    } else {
+        format!("{}", timeout.as_secs_f64())
+    }
+}
+
+async fn accept_any(first: &TcpListener, second: Option<&TcpListener>) -> io::Result<TcpStream> {
+    match second {
+        None => first.accept().await.map(|(s, _)| s),
+        Some(second) => tokio::select! {
+            r = first.accept() => r.map(|(s, _)| s),
+            r = second.accept() => r.map(|(s, _)| s),
+        },
+    }
+}
+
+struct Shared {
+    expected_state: Secret,
+    path: String,
+    mode: ResponseMode,
+    done: AtomicBool,
+    tx: mpsc::Sender<Result<AuthCode>>,
+}
+
+type Slot = Arc<Mutex<Option<Result<AuthCode>>>>;
+
+/// Serves one connection; a captured outcome is handed over only once its page is written.
+async fn serve(stream: TcpStream, builder: Arc<http1::Builder>, shared: Arc<Shared>) {
+    let slot: Slot = Arc::new(Mutex::new(None));
+    let service = {
+        let shared = Arc::clone(&shared);
+        let slot = Arc::clone(&slot);
+        service_fn(move |req| {
+            let shared = Arc::clone(&shared);
+            let slot = Arc::clone(&slot);
+            async move { Ok::<_, Infallible>(handle(req, &shared, &slot).await) }
+        })
+    };
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::trace!(error = %e, "loopback connection ended with an error"),
+        Err(_) => tracing::debug!("loopback connection closed after its lifetime cap"),
+    }
+    let captured = slot.lock().ok().and_then(|mut s| s.take());
+    if let Some(outcome) = captured {
+        let _ = shared.tx.try_send(outcome);
+    }
+}
+
+fn respond(status: StatusCode, html: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(html)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    response
+}
+
+fn notice(status: StatusCode, title: &str, explanation: &str) -> Response<Full<Bytes>> {
+    respond(status, redirect::notice_page(title, explanation))
+}
+
+/// A short, log-safe rendering of a request path (never the query).
+fn log_path(path: &str) -> &str {
+    let mut end = path.len().min(64);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
+async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Response<Full<Bytes>> {
+    if req.uri().path() != shared.path {
+        tracing::debug!(method = %req.method(), path = log_path(req.uri().path()), "loopback server: unrelated path (404)");
+        return notice(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "This address only accepts the sign-in response.",
+        );
+    }
+    let expected = match shared.mode {
+        ResponseMode::FormPost => Method::POST,
+        ResponseMode::Query => Method::GET,
+    };
+    if req.method() != expected {
+        tracing::debug!(method = %req.method(), "loopback server: unexpected method (405)");
+        let mut response = notice(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "This address only accepts the sign-in response.",
+        );
+        if let Ok(allow) = HeaderValue::from_str(expected.as_str()) {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        return response;
+    }
+    let params: Bytes = if expected == Method::GET {
+        Bytes::copy_from_slice(req.uri().query().unwrap_or("").as_bytes())
+    } else {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        if !is_form {
+            return notice(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+                "The sign-in response must be a form (application/x-www-form-urlencoded).",
+            );
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+            return notice(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The request body is larger than any sign-in response.",
+            );
+        }
+        let body = Limited::new(req.into_body(), MAX_BODY_BYTES);
+        match tokio::time::timeout(BODY_READ_TIMEOUT, body.collect()).await {
+            Ok(Ok(collected)) => collected.to_bytes(),
+            Ok(Err(_)) => {
+                return notice(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request too large",
+                    "The request body is larger than any sign-in response or incomplete.",
+                );
+            }
+            Err(_) => {
+                return notice(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "Request timeout",
+                    "The request body did not arrive in time.",
+                );
+            }
+        }
+    };
+    match redirect::classify(&params, shared.expected_state.secret()) {
+        Err(rejection) => {
+            tracing::debug!(?rejection, "loopback server: request does not complete the sign-in (400)");
+            let title = if rejection == Rejection::StateMismatch {
+                "Unexpected sign-in response"
+            } else {
+                "Bad request"
+            };
+            notice(StatusCode::BAD_REQUEST, title, rejection.explanation())
+        }
+        Ok(outcome) => {
+            if shared.done.swap(true, Ordering::AcqRel) {
+                return respond(StatusCode::OK, redirect::already_complete_page());
+            }
+            let (page, result) = match outcome {
+                RedirectOutcome::Code { code, client_info } => {
+                    tracing::debug!("loopback server: authorization code received");
+                    (redirect::success_page(), Ok(AuthCode { code, client_info }))
+                }
+                RedirectOutcome::Error(response) => {
+                    tracing::debug!(error = %response.error, "loopback server: the authority redirected with an error");
+                    let page = redirect::failure_page(&response);
+                    (page, Err(Error::from_error_response(None, response)))
+                }
+            };
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(result);
+            }
+            respond(StatusCode::OK, page)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan() -> RedirectTarget {
+        RedirectTarget::default_scan()
+    }
+
+    #[tokio::test]
+    async fn scanning_skips_busy_ports_and_reports_all_busy() {
+        // Find two adjacent free ports in a high range, occupy the first.
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = busy.local_addr().unwrap().port();
+        let server = LoopbackServer::bind_in(&scan(), port..=port.saturating_add(50))
+            .await
+            .unwrap();
+        assert_ne!(server.port(), port);
+        assert!(server.port() > port);
+        assert_eq!(server.redirect_uri(), format!("http://localhost:{}", server.port()));
+
+        let err = LoopbackServer::bind_in(&scan(), port..=port).await.unwrap_err();
+        assert!(err.is_credential_unavailable());
+        assert_eq!(err.message(), "Couldn't start an HTTP server on localhost");
+    }
+
+    #[tokio::test]
+    async fn explicit_port_is_one_attempt() {
+        let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = busy.local_addr().unwrap().port();
+        let target = crate::options::parse_redirect_uri(&format!("http://localhost:{port}/cb")).unwrap();
+        let err = LoopbackServer::bind(&target).await.unwrap_err();
+        assert!(err.is_credential_unavailable());
+        assert_eq!(
+            err.message(),
+            format!("Couldn't start an HTTP server on http://localhost:{port}")
+        );
+    }
+
+    #[tokio::test]
+    async fn timeout_message_names_the_wait_and_releases_the_port() {
+        let server = LoopbackServer::bind_in(&scan(), 20000..=20999).await.unwrap();
+        let port = server.port();
+        let err = server
+            .wait(Secret::new("s"), ResponseMode::FormPost, Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert!(err.is_client_authentication());
+        assert_eq!(
+            err.message(),
+            "Timed out after waiting 0.05 seconds for the user to authenticate"
+        );
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        assert_eq!(seconds(Duration::from_secs(300)), "300");
+    }
+
+    /// One junk request of kind `i % 10`; returns the status line's code, or 0 when the server
+    /// closed without answering (truncated requests).
+    async fn junk(port: u16, i: usize) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)).await else {
+            return 0;
+        };
+        let big = "a".repeat(20 * 1024);
+        let request: Vec<u8> = match i % 10 {
+            0 => b"GARBAGE\r\n\r\n".to_vec(),
+            1 => format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n").into_bytes(),
+            2 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\nstate=".to_vec(),
+            3 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Le".to_vec(),
+            4 => b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            5 => b"GET /?code=c&state=s HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            6 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 21\r\n\r\ncode=c&state=wrong-s".to_vec(),
+            7 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc".to_vec(),
+            8 => (0..600u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8).collect(),
+            _ => b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        };
+        if s.write_all(&request).await.is_err() {
+            return 0;
+        }
+        if i % 10 == 3 {
+            return 0; // truncated: hang up mid-request
+        }
+        let mut response = Vec::new();
+        let _ = s.read_to_end(&mut response).await;
+        let text = String::from_utf8_lossy(&response);
+        text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn junk_never_ends_the_wait_and_the_real_redirect_completes() {
+        let server = LoopbackServer::bind_in(&scan(), 21000..=21999).await.unwrap();
+        let port = server.port();
+        let wait = tokio::spawn(server.wait(
+            Secret::new("s"),
+            ResponseMode::FormPost,
+            Duration::from_secs(120),
+        ));
+        // Half-open connections that never send a byte, held through the whole test.
+        let mut idle = Vec::new();
+        for _ in 0..50 {
+            idle.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+        }
+        let mut workers = JoinSet::new();
+        for w in 0..16 {
+            workers.spawn(async move {
+                let mut statuses = Vec::new();
+                for n in 0..125 {
+                    let i = w * 125 + n;
+                    statuses.push((i % 10, junk(port, i).await));
+                }
+                statuses
+            });
+        }
+        let mut seen = std::collections::HashMap::<usize, Vec<u16>>::new();
+        while let Some(r) = workers.join_next().await {
+            for (kind, status) in r.unwrap() {
+                seen.entry(kind).or_default().push(status);
+            }
+        }
+        assert!(!wait.is_finished(), "junk must not end the wait");
+        let all = |kind: usize, status: u16| seen[&kind].iter().all(|s| *s == status);
+        assert!(all(0, 400), "{:?}", seen[&0]);
+        assert!(all(1, 431), "{:?}", seen[&1]);
+        assert!(all(2, 413), "{:?}", seen[&2]);
+        assert!(all(4, 404));
+        assert!(all(5, 405));
+        assert!(all(6, 400));
+        assert!(all(7, 415));
+        assert!(all(9, 405));
+        // The real redirect still completes.
+        let client = reqwest::Client::new();
+        let response = client
+            .post(format!("http://127.0.0.1:{port}/"))
+            .form(&[("code", "real-code"), ("state", "s"), ("client_info", "ci")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let page = response.text().await.unwrap();
+        assert!(page.contains("Authentication complete"));
+        let code = wait.await.unwrap().unwrap();
+        assert_eq!(code.code.secret(), "real-code");
+        assert_eq!(code.client_info.as_deref(), Some("ci"));
+        drop(idle);
+        // The port is free again.
+        std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn error_redirect_fails_with_the_response_and_query_mode_works() {
+        let server = LoopbackServer::bind_in(&scan(), 22000..=22999).await.unwrap();
+        let port = server.port();
+        let wait = tokio::spawn(server.wait(Secret::new("s"), ResponseMode::Query, Duration::from_secs(60)));
+        let client = reqwest::Client::new();
+        // POST is not the configured mode.
+        let r = client.post(format!("http://127.0.0.1:{port}/")).form(&[("code", "c"), ("state", "s")]).send().await.unwrap();
+        assert_eq!(r.status(), 405);
+        let r = client
+            .get(format!("http://127.0.0.1:{port}/?error=access_denied&error_description=%3Cb%3Eno%3C%2Fb%3E&state=s"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("&lt;b&gt;no&lt;/b&gt;"), "{page}");
+        let err = wait.await.unwrap().unwrap_err();
+        assert!(err.is_client_authentication());
+        assert_eq!(err.error_response().unwrap().error, "access_denied");
+        assert_eq!(err.message(), "Authentication failed: <b>no</b>");
+    }
+}

@@ -1,0 +1,105 @@
+//! [`CacheError`]: everything that can go wrong loading, saving or protecting a token cache.
+
+use std::error::Error as StdError;
+use std::path::PathBuf;
+
+/// A boxed error from a lower layer (I/O, the keyring, a custom backend).
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// An error of the token cache. No variant, message or source holds a token.
+///
+/// Converts into [`entra_core::Error`] (kind
+/// [`ClientAuthentication`](entra_core::ErrorKind::ClientAuthentication), as Python's
+/// azure-identity reports cache failures from `get_token`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// The stored document is not a token cache this crate can read: not JSON, not a JSON
+    /// object, truncated, or an encrypted file whose envelope is damaged. The file is left
+    /// untouched; no write replaces it until it is repaired, moved or deleted.
+    #[error(
+        "the token cache {location} is corrupt or not a token cache ({reason}); it was left unchanged: move or delete it to start a new cache"
+    )]
+    Corrupt {
+        /// Where the document lives (a path, or a backend's description).
+        location: String,
+        /// What is wrong with it (never its content).
+        reason: String,
+    },
+    /// The encrypted cache file cannot be decrypted with the key in the OS keyring (the key
+    /// was replaced or deleted, or the file was altered). The file is left untouched.
+    #[error(
+        "the token cache {} cannot be decrypted with the key in the OS keyring (the key changed or the file was altered); it was left unchanged: delete it to start a new cache",
+        path.display()
+    )]
+    Undecryptable {
+        /// The cache file.
+        path: PathBuf,
+    },
+    /// No OS keyring is usable to keep the cache's encryption key, and plaintext storage was
+    /// not allowed.
+    #[error(
+        "cache encryption is impossible because no OS keyring is usable (on Linux: no D-Bus Secret Service such as gnome-keyring, or it is locked, as in an SSH session); set `allow_unencrypted_storage` in TokenCachePersistenceOptions to store the cache unencrypted instead"
+    )]
+    KeyringUnavailable {
+        /// The keyring's error.
+        #[source]
+        source: BoxError,
+    },
+    /// Reading, writing or locking a cache file failed.
+    #[error("token cache I/O failed: could not {operation} {}", path.display())]
+    Io {
+        /// What was being done (`read`, `write`, `lock`, `create the directory of`, ...).
+        operation: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process held the cache's lock file for too long.
+    #[error(
+        "timed out waiting for the token cache lock {}; if no other program uses the cache, delete this lock file",
+        path.display()
+    )]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// No persistent cache exists for this platform or environment (for example, no home
+    /// directory).
+    #[error("a persistent token cache is not available in this environment: {0}")]
+    Unavailable(String),
+    /// A custom [`CacheBackend`](crate::CacheBackend) failed.
+    #[error("the token cache backend failed")]
+    Backend(#[source] BoxError),
+}
+
+impl CacheError {
+    /// A [`CacheError::Backend`] wrapping a custom backend's error.
+    pub fn backend(source: impl Into<BoxError>) -> Self {
+        Self::Backend(source.into())
+    }
+
+    pub(crate) fn io(operation: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            operation,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(location: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Corrupt {
+            location: location.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<CacheError> for entra_core::Error {
+    fn from(err: CacheError) -> Self {
+        let message = format!("Authentication failed: {err}");
+        entra_core::Error::client_authentication(message).with_source(err)
+    }
+}

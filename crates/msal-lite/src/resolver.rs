@@ -1,0 +1,285 @@
+//! [`EndpointResolver`]: endpoints of any authority, with zero requests for known clouds,
+//! instance discovery for unknown hosts, and a per-authority cache whose concurrent misses
+//! share one fetch (single-flight). Errors are not cached.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::watch;
+use tracing::Instrument as _;
+use url::Url;
+
+use crate::authority::Authority;
+use crate::client::TokenClient;
+use crate::cloud;
+use crate::endpoints::{
+    Endpoints, INSTANCE_DISCOVERY_ENDPOINT, alias_list, instance_discovery_url,
+    openid_configuration_url, parse_instance_discovery, parse_openid_configuration,
+};
+use crate::error::{MsalError, Result};
+
+type Shared = Option<Result<Arc<Endpoints>>>;
+
+enum Slot {
+    Ready(Arc<Endpoints>),
+    Pending(watch::Receiver<Shared>),
+}
+
+struct Inner {
+    client: TokenClient,
+    /// `None`: [`INSTANCE_DISCOVERY_ENDPOINT`].
+    discovery_endpoint: Option<Url>,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl Inner {
+    fn slots(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
+        // The map holds no invariant a panicking holder could break half-way.
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Resolves an [`Authority`] into its [`Endpoints`].
+///
+/// - Entra ID on a known cloud: derived from the built-in table, **no request**.
+/// - Entra ID on another host, discovery enabled: instance discovery (`invalid_instance` is
+///   fatal and its message tells the user about `disable_instance_discovery`; any other
+///   discovery failure falls back to the host as its only alias, as MSAL Go and .NET do),
+///   then the OpenID configuration with its issuer checked.
+/// - ADFS, B2C, CIAM, OIDC, or discovery disabled: the OpenID configuration only.
+///
+/// Results are cached per authority for the life of the resolver; concurrent resolutions of
+/// one authority make one set of requests; a failure is shared by the callers waiting on it
+/// but not cached. Cheap to clone (clones share the cache).
+///
+/// ```
+/// use entra_msal_lite::{Authority, EndpointResolver, EndpointSource, TokenClient};
+///
+/// # async fn run() -> Result<(), entra_msal_lite::MsalError> {
+/// let resolver = EndpointResolver::new(TokenClient::new(TokenClient::default_http_client()?));
+/// let authority = Authority::parse("https://login.microsoftonline.com/organizations")?;
+/// let endpoints = resolver.resolve(&authority).await?; // no request: a known cloud
+/// assert_eq!(endpoints.source, EndpointSource::KnownCloud);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct EndpointResolver {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EndpointResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointResolver")
+            .field(
+                "discovery_endpoint",
+                &self
+                    .inner
+                    .discovery_endpoint
+                    .as_ref()
+                    .map_or(INSTANCE_DISCOVERY_ENDPOINT, Url::as_str),
+            )
+            .field("cached", &self.inner.slots().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EndpointResolver {
+    /// A resolver sending its requests through `client`, discovering instances at
+    /// `https://login.microsoftonline.com/common/discovery/instance`.
+    #[must_use]
+    pub fn new(client: TokenClient) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                discovery_endpoint: None,
+                slots: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// A resolver using another instance-discovery endpoint (a mock identity provider in
+    /// tests, a private cloud's discovery service).
+    #[must_use]
+    pub fn with_instance_discovery_endpoint(client: TokenClient, endpoint: Url) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                discovery_endpoint: Some(endpoint),
+                slots: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The endpoints of `authority`.
+    ///
+    /// # Errors
+    /// [`MsalError::InvalidInstance`] for an unknown host instance discovery rejects;
+    /// [`MsalError::TenantDiscovery`] when the OpenID configuration is missing (4xx) or
+    /// incomplete; [`MsalError::IssuerMismatch`]; transport errors of [`TokenClient`].
+    pub async fn resolve(&self, authority: &Authority) -> Result<Arc<Endpoints>> {
+        if let Some(endpoints) = Endpoints::known_cloud(authority) {
+            tracing::debug!(authority = %authority, "endpoints derived for a known cloud");
+            return Ok(Arc::new(endpoints));
+        }
+        let key = cache_key(authority);
+        loop {
+            let waiting = {
+                let mut slots = self.inner.slots();
+                match slots.get(&key) {
+                    Some(Slot::Ready(endpoints)) => return Ok(Arc::clone(endpoints)),
+                    Some(Slot::Pending(rx)) if rx.has_changed().is_ok() => Ok(rx.clone()),
+                    _ => {
+                        let (tx, rx) = watch::channel(None);
+                        slots.insert(key.clone(), Slot::Pending(rx));
+                        Err(tx)
+                    }
+                }
+            };
+            match waiting {
+                Err(tx) => return self.lead(authority, key, tx).await,
+                Ok(mut rx) => {
+                    if let Ok(shared) = rx.wait_for(Option::is_some).await
+                        && let Some(result) = shared.clone()
+                    {
+                        return result;
+                    }
+                    // The leader was cancelled: try again (possibly as the new leader).
+                }
+            }
+        }
+    }
+
+    /// The endpoints of `authority` if they are known without a request (a known cloud) or
+    /// already cached.
+    #[must_use]
+    pub fn cached(&self, authority: &Authority) -> Option<Arc<Endpoints>> {
+        if let Some(endpoints) = Endpoints::known_cloud(authority) {
+            return Some(Arc::new(endpoints));
+        }
+        match self.inner.slots().get(&cache_key(authority)) {
+            Some(Slot::Ready(endpoints)) => Some(Arc::clone(endpoints)),
+            _ => None,
+        }
+    }
+
+    /// The environment aliases of `authority` known without a request: the known-cloud
+    /// group, or the cached discovery result, else just the host. With instance discovery
+    /// disabled, always just the host.
+    #[must_use]
+    pub fn aliases(&self, authority: &Authority) -> Vec<String> {
+        if authority.options().disable_instance_discovery {
+            return vec![authority.host().to_owned()];
+        }
+        if let Some(endpoints) = self.cached(authority) {
+            return endpoints.aliases.clone();
+        }
+        alias_list(
+            authority.host(),
+            cloud::aliases(authority.host()).iter().copied(),
+        )
+    }
+
+    /// Forgets every cached result.
+    pub fn clear(&self) {
+        self.inner.slots().clear();
+    }
+
+    async fn lead(
+        &self,
+        authority: &Authority,
+        key: String,
+        tx: watch::Sender<Shared>,
+    ) -> Result<Arc<Endpoints>> {
+        /// Removes the pending slot if the fetch is cancelled before it finishes.
+        struct Guard<'a> {
+            inner: &'a Inner,
+            key: &'a str,
+            armed: bool,
+        }
+        impl Drop for Guard<'_> {
+            fn drop(&mut self) {
+                if self.armed {
+                    self.inner.slots().remove(self.key);
+                }
+            }
+        }
+        let mut guard = Guard {
+            inner: &self.inner,
+            key: &key,
+            armed: true,
+        };
+        let span = tracing::info_span!("resolve_authority", authority = %authority);
+        let result = self.fetch(authority).instrument(span).await.map(Arc::new);
+        {
+            let mut slots = self.inner.slots();
+            match &result {
+                Ok(endpoints) => {
+                    slots.insert(key.clone(), Slot::Ready(Arc::clone(endpoints)));
+                }
+                Err(_) => {
+                    slots.remove(&key);
+                }
+            }
+        }
+        guard.armed = false;
+        // Waiters may all have gone; that is fine.
+        let _ = tx.send(Some(result.clone()));
+        result
+    }
+
+    async fn fetch(&self, authority: &Authority) -> Result<Endpoints> {
+        let host = authority.host();
+        let mut aliases = vec![host.to_owned()];
+        let mut configuration_url = openid_configuration_url(authority);
+        if authority.validates_instance() {
+            let endpoint = match &self.inner.discovery_endpoint {
+                Some(url) => url.clone(),
+                None => Url::parse(INSTANCE_DISCOVERY_ENDPOINT).map_err(|_| {
+                    MsalError::InvalidArgument("invalid instance discovery endpoint".to_owned())
+                })?,
+            };
+            let url = instance_discovery_url(&endpoint, authority);
+            let discovered = match self.inner.client.get("instance discovery", &url).await {
+                Ok(reply) => parse_instance_discovery(reply.status, &reply.body, authority),
+                Err(e) => Err(e),
+            };
+            match discovered {
+                Ok(discovery) => {
+                    if let Some(endpoint) = discovery.tenant_discovery_endpoint.clone() {
+                        configuration_url = endpoint;
+                    }
+                    if let Some(group) = discovery.group_of(host) {
+                        aliases = alias_list(host, group.aliases.iter().map(String::as_str));
+                    }
+                    tracing::info!(aliases = aliases.len(), "instance discovery succeeded");
+                }
+                Err(e @ MsalError::InvalidInstance { .. }) => {
+                    tracing::warn!(host, "instance discovery rejected the authority host");
+                    return Err(e);
+                }
+                Err(e) => {
+                    // MSAL Go/.NET: anything but invalid_instance is transient; carry on with
+                    // the host as its only alias.
+                    tracing::warn!(host, error = %e, "instance discovery failed; using the host alone");
+                }
+            }
+        }
+        let reply = self
+            .inner
+            .client
+            .get("the OpenID configuration request", &configuration_url)
+            .await?;
+        let endpoints = parse_openid_configuration(reply.status, &reply.body, authority, &aliases)?;
+        tracing::info!(token_endpoint = %endpoints.token_endpoint, "OpenID configuration read");
+        Ok(endpoints)
+    }
+}
+
+fn cache_key(authority: &Authority) -> String {
+    format!(
+        "{}|{}|{}",
+        authority.as_str(),
+        authority.options().disable_instance_discovery,
+        authority.options().allows_insecure_http()
+    )
+}

@@ -1,0 +1,159 @@
+//! Tidy checks over the whole tree, run as ordinary `#[test]`s so `cargo test` enforces them.
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use crate::root;
+
+    /// Every `.rs` file under `crates/` and `xtask/`, skipping build output.
+    fn rust_files() -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if path.is_dir() {
+                    if name != "target" && !name.to_string_lossy().starts_with('.') {
+                        walk(&path, out);
+                    }
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&root().join("crates"), &mut out);
+        walk(&root().join("xtask"), &mut out);
+        assert!(out.len() > 10, "found only {} Rust files", out.len());
+        out
+    }
+
+    fn crate_dirs() -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = fs::read_dir(root().join("crates"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("Cargo.toml").is_file())
+            .collect();
+        dirs.sort();
+        dirs
+    }
+
+    #[test]
+    fn every_rust_file_starts_with_a_module_doc() {
+        let mut missing = Vec::new();
+        for file in rust_files() {
+            let text = fs::read_to_string(&file).unwrap();
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.starts_with("#!["))
+                .unwrap_or("");
+            if !first.starts_with("//!") {
+                missing.push(file.display().to_string());
+            }
+        }
+        assert!(missing.is_empty(), "files without a leading //! doc: {missing:#?}");
+    }
+
+    #[test]
+    fn no_ignored_or_should_panic_tests() {
+        let banned = [concat!("#[", "ignore"), concat!("#[", "should_panic")];
+        let mut found = Vec::new();
+        for file in rust_files() {
+            let text = fs::read_to_string(&file).unwrap();
+            for b in banned {
+                if text.contains(b) {
+                    found.push(format!("{}: {b}", file.display()));
+                }
+            }
+        }
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn every_crate_has_a_changelog_with_an_unreleased_section() {
+        for dir in crate_dirs() {
+            let changelog = dir.join("CHANGELOG.md");
+            let text = fs::read_to_string(&changelog)
+                .unwrap_or_else(|_| panic!("{} is missing", changelog.display()));
+            assert!(text.contains("## Unreleased"), "{}", changelog.display());
+        }
+    }
+
+    #[test]
+    fn third_party_versions_live_in_the_workspace_manifest() {
+        // In a crate manifest, a dependency line either says `workspace = true` or is a path
+        // dependency on a sibling; a version written there would drift from the workspace's.
+        for dir in crate_dirs().into_iter().chain([root().join("xtask")]) {
+            let manifest = dir.join("Cargo.toml");
+            let text = fs::read_to_string(&manifest).unwrap();
+            let mut section = String::new();
+            for line in text.lines() {
+                let line = line.trim();
+                if line.starts_with('[') {
+                    section = line.to_owned();
+                    continue;
+                }
+                let in_deps = section.ends_with("dependencies]");
+                if !in_deps || line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                assert!(
+                    line.contains("workspace = true")
+                        || line.contains(".workspace = true")
+                        || line.contains("path = "),
+                    "{}: `{line}` in {section} should use `workspace = true`",
+                    manifest.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn library_crates_never_depend_on_the_testing_crate() {
+        for dir in crate_dirs() {
+            let text = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+            let mut section = String::new();
+            for line in text.lines() {
+                let line = line.trim();
+                if line.starts_with('[') {
+                    section = line.to_owned();
+                    continue;
+                }
+                if section == "[dependencies]" && line.starts_with("entra-testing") {
+                    panic!("{} depends on entra-testing outside [dev-dependencies]", dir.display());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn layers_point_down_only() {
+        // entra-core depends on no sibling; msal-lite, cache and testing only on entra-core.
+        let allowed: &[(&str, &[&str])] = &[
+            ("core", &[]),
+            ("msal-lite", &["entra-core"]),
+            ("cache", &["entra-core"]),
+            ("testing", &["entra-core"]),
+            ("browser-flow", &["entra-core", "entra-msal-lite", "entra-cache"]),
+        ];
+        for (dir, ok) in allowed {
+            let text = fs::read_to_string(root().join("crates").join(dir).join("Cargo.toml")).unwrap();
+            let mut section = String::new();
+            for line in text.lines() {
+                let line = line.trim();
+                if line.starts_with('[') {
+                    section = line.to_owned();
+                    continue;
+                }
+                if section != "[dependencies]" || !line.starts_with("entra-") {
+                    continue;
+                }
+                let name = line.split(['.', ' ', '=']).next().unwrap_or("");
+                assert!(ok.contains(&name), "crates/{dir} must not depend on {name}");
+            }
+        }
+    }
+}
