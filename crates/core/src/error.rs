@@ -234,6 +234,18 @@ impl Error {
         self
     }
 
+    /// Attaches Entra ID's error response to a
+    /// [`ClientAuthentication`](ErrorKind::ClientAuthentication) error while keeping this
+    /// error's message (e.g. a message rewritten to tell the user what to do); no effect on
+    /// other kinds.
+    #[must_use]
+    pub fn with_error_response(mut self, new_response: ErrorResponse) -> Self {
+        if let ErrorKind::ClientAuthentication { response, .. } = &mut self.0.kind {
+            *response = Some(Box::new(new_response));
+        }
+        self
+    }
+
     /// What went wrong.
     #[must_use]
     pub fn kind(&self) -> &ErrorKind {
@@ -465,6 +477,13 @@ mod tests {
         let e = Error::from_error_response(None, ErrorResponse::new("access_denied"));
         assert_eq!(e.message(), "Authentication failed: access_denied");
         assert_eq!(e.with_status(401).status(), Some(401));
+        // A custom message can carry the response too.
+        let e = Error::client_authentication("The authority is not well-known.")
+            .with_error_response(ErrorResponse::new("invalid_instance"));
+        assert_eq!(e.message(), "The authority is not well-known.");
+        assert_eq!(e.error_response().map(|r| r.error.as_str()), Some("invalid_instance"));
+        let e = Error::invalid_argument("x").with_error_response(ErrorResponse::new("y"));
+        assert!(e.error_response().is_none());
     }
 
     #[test]
