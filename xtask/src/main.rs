@@ -83,16 +83,21 @@ fn ci() -> Result<(), String> {
     ]))?;
     test(&[])?;
     run(cargo()
-        .args(["doc", "--workspace", "--no-deps", "--all-features", "--locked"])
+        .args([
+            "doc",
+            "--workspace",
+            "--no-deps",
+            "--all-features",
+            "--locked",
+        ])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }
 
 fn on_path(program: &str) -> bool {
-    env::var_os("PATH").is_some_and(|paths| {
-        env::split_paths(&paths).any(|dir| dir.join(program).is_file())
-    })
+    env::var_os("PATH")
+        .is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// Runs every test. The persistent-cache tests need an OS keyring; on Linux that is the
@@ -114,7 +119,8 @@ fn test(extra: &[String]) -> Result<(), String> {
         && on_path("dbus-run-session")
         && on_path("gnome-keyring-daemon")
     {
-        let keyring_home = env::temp_dir().join(format!("entra-xtask-keyring-{}", std::process::id()));
+        let keyring_home =
+            env::temp_dir().join(format!("entra-xtask-keyring-{}", std::process::id()));
         std::fs::create_dir_all(&keyring_home)
             .map_err(|e| format!("could not create {}: {e}", keyring_home.display()))?;
         let cargo_bin = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());

@@ -10,7 +10,9 @@ mod tests {
     /// Every `.rs` file under `crates/` and `xtask/`, skipping build output.
     fn rust_files() -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            let Ok(entries) = fs::read_dir(dir) else { return };
+            let Ok(entries) = fs::read_dir(dir) else {
+                return;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 let name = entry.file_name();
@@ -54,7 +56,10 @@ mod tests {
                 missing.push(file.display().to_string());
             }
         }
-        assert!(missing.is_empty(), "files without a leading //! doc: {missing:#?}");
+        assert!(
+            missing.is_empty(),
+            "files without a leading //! doc: {missing:#?}"
+        );
     }
 
     #[test]
@@ -123,7 +128,10 @@ mod tests {
                     continue;
                 }
                 if section == "[dependencies]" && line.starts_with("entra-testing") {
-                    panic!("{} depends on entra-testing outside [dev-dependencies]", dir.display());
+                    panic!(
+                        "{} depends on entra-testing outside [dev-dependencies]",
+                        dir.display()
+                    );
                 }
             }
         }
@@ -137,10 +145,14 @@ mod tests {
             ("msal-lite", &["entra-core"]),
             ("cache", &["entra-core"]),
             ("testing", &["entra-core"]),
-            ("browser-flow", &["entra-core", "entra-msal-lite", "entra-cache"]),
+            (
+                "browser-flow",
+                &["entra-core", "entra-msal-lite", "entra-cache"],
+            ),
         ];
         for (dir, ok) in allowed {
-            let text = fs::read_to_string(root().join("crates").join(dir).join("Cargo.toml")).unwrap();
+            let text =
+                fs::read_to_string(root().join("crates").join(dir).join("Cargo.toml")).unwrap();
             let mut section = String::new();
             for line in text.lines() {
                 let line = line.trim();

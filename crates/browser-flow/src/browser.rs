@@ -47,7 +47,10 @@ pub(crate) fn redact_url(url: &str) -> String {
     let pairs: Vec<(String, String)> = parsed
         .query_pairs()
         .map(|(k, v)| {
-            let v = if matches!(k.as_ref(), "state" | "nonce" | "login_hint" | "X-AnchorMailbox") {
+            let v = if matches!(
+                k.as_ref(),
+                "state" | "nonce" | "login_hint" | "X-AnchorMailbox"
+            ) {
                 "<redacted>".to_owned()
             } else {
                 v.into_owned()

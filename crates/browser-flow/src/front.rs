@@ -45,7 +45,10 @@ pub(crate) struct FrontCache {
 impl std::fmt::Debug for FrontCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FrontCache")
-            .field("keys", &self.map.load().values().map(Vec::len).sum::<usize>())
+            .field(
+                "keys",
+                &self.map.load().values().map(Vec::len).sum::<usize>(),
+            )
             .finish()
     }
 }
@@ -255,7 +258,10 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     fn info(token: &str, expires_in: i64) -> AccessTokenInfo {
-        AccessTokenInfo::new(token, OffsetDateTime::now_utc() + Duration::seconds(expires_in))
+        AccessTokenInfo::new(
+            token,
+            OffsetDateTime::now_utc() + Duration::seconds(expires_in),
+        )
     }
 
     #[test]
@@ -263,7 +269,14 @@ mod tests {
         let front = FrontCache::new();
         let now = OffsetDateTime::now_utc();
         front.insert(&["a", "b"], "t", false, &info("x", 3600));
-        assert_eq!(front.get(&["a", "b"], "t", false, now).unwrap().token.secret(), "x");
+        assert_eq!(
+            front
+                .get(&["a", "b"], "t", false, now)
+                .unwrap()
+                .token
+                .secret(),
+            "x"
+        );
         assert!(front.get(&["a"], "t", false, now).is_none());
         assert!(front.get(&["a", "b"], "t", true, now).is_none());
         assert!(front.get(&["a", "b"], "u", false, now).is_none());
@@ -276,7 +289,14 @@ mod tests {
         assert!(front.get(&["d"], "t", false, now).is_none());
         // Replacing keeps one entry per key.
         front.insert(&["a", "b"], "t", false, &info("x2", 3600));
-        assert_eq!(front.get(&["a", "b"], "t", false, now).unwrap().token.secret(), "x2");
+        assert_eq!(
+            front
+                .get(&["a", "b"], "t", false, now)
+                .unwrap()
+                .token
+                .secret(),
+            "x2"
+        );
         front.clear();
         assert!(front.get(&["a", "b"], "t", false, now).is_none());
     }
@@ -306,14 +326,16 @@ mod tests {
         };
         let mut tasks = Vec::new();
         for _ in 0..50 {
-            let (flights, front, runs) = (Arc::clone(&flights), Arc::clone(&front), Arc::clone(&runs));
+            let (flights, front, runs) =
+                (Arc::clone(&flights), Arc::clone(&front), Arc::clone(&runs));
             let key = key.clone();
             let mut release = release_rx.clone();
             tasks.push(tokio::spawn(async move {
                 flights
                     .run(key, || async move {
                         // As the credential does: look again once inside the gate.
-                        if let Some(hit) = front.get(&["a"], "t", false, OffsetDateTime::now_utc()) {
+                        if let Some(hit) = front.get(&["a"], "t", false, OffsetDateTime::now_utc())
+                        {
                             return Ok(hit);
                         }
                         runs.fetch_add(1, Ordering::SeqCst);
@@ -359,9 +381,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ok.token.secret(), "later");
-        let shared = Shared::from_result(&Err(
-            Error::credential_unavailable("Failed to open a browser").with_credential("C"),
-        ));
+        let shared = Shared::from_result(&Err(Error::credential_unavailable(
+            "Failed to open a browser",
+        )
+        .with_credential("C")));
         let e = shared.into_result().unwrap_err();
         assert_eq!(e.to_string(), "C: Failed to open a browser");
     }

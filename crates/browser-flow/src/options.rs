@@ -5,34 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub trait CacheBackend: Send + Sync {}
-#[derive(Clone, Debug)]
-pub struct TokenCachePersistenceOptions;
+use entra_cache::{CacheBackend, TokenCachePersistenceOptions};
 use entra_core::{AuthenticationRecord, BrowserOpener, Error, Result};
+use entra_msal_lite::ResponseMode;
 use url::Url;
-
-/// How Entra ID delivers the sign-in response to the loopback server.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ResponseMode {
-    /// The browser POSTs an `application/x-www-form-urlencoded` form: the code never appears
-    /// in a URL or the browser history. The default (as current Python, MSAL Go and msal-node).
-    #[default]
-    FormPost,
-    /// The browser GETs the redirect URI with the response in the query string.
-    Query,
-}
-
-impl ResponseMode {
-    /// The `response_mode` value on the authorize URL.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::FormPost => "form_post",
-            Self::Query => "query",
-        }
-    }
-}
 
 /// The default wait for the user: 300 seconds, as Python.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -112,14 +88,20 @@ impl fmt::Debug for InteractiveBrowserCredentialOptions {
             .field("client_id", &self.client_id)
             .field("login_hint", &self.login_hint.as_ref().map(|_| "<set>"))
             .field("redirect_uri", &self.redirect_uri)
-            .field("authentication_record", &self.authentication_record.is_some())
+            .field(
+                "authentication_record",
+                &self.authentication_record.is_some(),
+            )
             .field(
                 "disable_automatic_authentication",
                 &self.disable_automatic_authentication,
             )
             .field("cache_persistence_options", &self.cache_persistence_options)
             .field("timeout", &self.timeout)
-            .field("disable_instance_discovery", &self.disable_instance_discovery)
+            .field(
+                "disable_instance_discovery",
+                &self.disable_instance_discovery,
+            )
             .field("enable_support_logging", &self.enable_support_logging)
             .field(
                 "additionally_allowed_tenants",
@@ -349,7 +331,8 @@ const REDIRECT_URI_NEEDS_PORT: &str =
 /// Validates a configured `redirect_uri`.
 pub(crate) fn parse_redirect_uri(value: &str) -> Result<RedirectTarget> {
     let value = value.trim();
-    let url = Url::parse(value).map_err(|e| Error::invalid_argument(REDIRECT_URI_NEEDS_PORT).with_source(e))?;
+    let url = Url::parse(value)
+        .map_err(|e| Error::invalid_argument(REDIRECT_URI_NEEDS_PORT).with_source(e))?;
     let Some(host) = url.host_str() else {
         return Err(Error::invalid_argument(REDIRECT_URI_NEEDS_PORT));
     };
@@ -399,7 +382,13 @@ mod tests {
 
     #[test]
     fn python_rejected_redirect_uris() {
-        for bad in ["http://localhost", "host", "host:42", "http://localhost:0", "localhost:8400"] {
+        for bad in [
+            "http://localhost",
+            "host",
+            "host:42",
+            "http://localhost:0",
+            "localhost:8400",
+        ] {
             let err = parse_redirect_uri(bad).unwrap_err();
             assert!(err.is_invalid_argument(), "{bad}");
             assert_eq!(err.message(), REDIRECT_URI_NEEDS_PORT, "{bad}");
@@ -416,7 +405,10 @@ mod tests {
             "http://localhost:8400/?x=1",
             "http://localhost:8400/#f",
         ] {
-            assert!(parse_redirect_uri(bad).unwrap_err().is_invalid_argument(), "{bad}");
+            assert!(
+                parse_redirect_uri(bad).unwrap_err().is_invalid_argument(),
+                "{bad}"
+            );
         }
     }
 
@@ -426,7 +418,10 @@ mod tests {
         assert_eq!(t.port, Some(42424));
         assert_eq!(t.host, LoopbackHost::Localhost);
         assert_eq!(t.path, "/auth/callback");
-        assert_eq!(t.uri.as_deref(), Some("http://localhost:42424/auth/callback"));
+        assert_eq!(
+            t.uri.as_deref(),
+            Some("http://localhost:42424/auth/callback")
+        );
         let t = parse_redirect_uri("http://127.0.0.1:8400").unwrap();
         assert_eq!((t.host, t.path.as_str()), (LoopbackHost::Ipv4, "/"));
         assert_eq!(t.uri.as_deref(), Some("http://127.0.0.1:8400"));

@@ -258,7 +258,11 @@ mod tests {
 
     #[test]
     fn code_with_the_right_state_completes() {
-        let body = encode(&[("code", "c-1"), ("state", "s-1"), ("client_info", "eyJ1aWQiOiJ1In0")]);
+        let body = encode(&[
+            ("code", "c-1"),
+            ("state", "s-1"),
+            ("client_info", "eyJ1aWQiOiJ1In0"),
+        ]);
         match classify(body.as_bytes(), "s-1").unwrap() {
             RedirectOutcome::Code { code, client_info } => {
                 assert_eq!(code.secret(), "c-1");
@@ -271,11 +275,20 @@ mod tests {
     #[test]
     fn state_is_checked_before_error_and_code() {
         let body = encode(&[("error", "access_denied"), ("state", "other")]);
-        assert_eq!(classify(body.as_bytes(), "s").unwrap_err(), Rejection::StateMismatch);
+        assert_eq!(
+            classify(body.as_bytes(), "s").unwrap_err(),
+            Rejection::StateMismatch
+        );
         let body = encode(&[("code", "c"), ("state", "s-")]);
-        assert_eq!(classify(body.as_bytes(), "s").unwrap_err(), Rejection::StateMismatch);
+        assert_eq!(
+            classify(body.as_bytes(), "s").unwrap_err(),
+            Rejection::StateMismatch
+        );
         let body = encode(&[("code", "c")]);
-        assert_eq!(classify(body.as_bytes(), "s").unwrap_err(), Rejection::MissingState);
+        assert_eq!(
+            classify(body.as_bytes(), "s").unwrap_err(),
+            Rejection::MissingState
+        );
         assert_eq!(
             classify(b"", "s").unwrap_err(),
             Rejection::NotASignInResponse

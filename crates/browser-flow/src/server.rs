@@ -22,7 +22,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::options::{LoopbackHost, RedirectTarget, ResponseMode};
+use entra_msal_lite::ResponseMode;
+
+use crate::options::{LoopbackHost, RedirectTarget};
 use crate::redirect::{self, RedirectOutcome, Rejection};
 
 /// Python's port range when no `redirect_uri` is configured.
@@ -104,9 +106,15 @@ impl LoopbackServer {
         Self::bind_in(target, DEFAULT_PORTS).await
     }
 
-    pub(crate) async fn bind_in(target: &RedirectTarget, ports: RangeInclusive<u16>) -> Result<Self> {
+    pub(crate) async fn bind_in(
+        target: &RedirectTarget,
+        ports: RangeInclusive<u16>,
+    ) -> Result<Self> {
         if let Some(port) = target.port {
-            let uri = target.uri.clone().unwrap_or_else(|| format!("http://localhost:{port}"));
+            let uri = target
+                .uri
+                .clone()
+                .unwrap_or_else(|| format!("http://localhost:{port}"));
             let listeners = bind_host(target.host, port).await.map_err(|e| {
                 let shown = uri.split_once("://").map_or(uri.as_str(), |(_, rest)| rest);
                 let authority = shown.split('/').next().unwrap_or(shown);
@@ -288,7 +296,10 @@ fn respond(status: StatusCode, html: String) -> Response<Full<Bytes>> {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
@@ -319,8 +330,8 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
         );
     }
     let expected = match shared.mode {
-        ResponseMode::FormPost => Method::POST,
         ResponseMode::Query => Method::GET,
+        _ => Method::POST,
     };
     if req.method() != expected {
         tracing::debug!(method = %req.method(), "loopback server: unexpected method (405)");
@@ -342,7 +353,10 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
         if !is_form {
             return notice(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -383,7 +397,10 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
     };
     match redirect::classify(&params, shared.expected_state.secret()) {
         Err(rejection) => {
-            tracing::debug!(?rejection, "loopback server: request does not complete the sign-in (400)");
+            tracing::debug!(
+                ?rejection,
+                "loopback server: request does not complete the sign-in (400)"
+            );
             let title = if rejection == Rejection::StateMismatch {
                 "Unexpected sign-in response"
             } else {
@@ -432,9 +449,14 @@ mod tests {
             .unwrap();
         assert_ne!(server.port(), port);
         assert!(server.port() > port);
-        assert_eq!(server.redirect_uri(), format!("http://localhost:{}", server.port()));
+        assert_eq!(
+            server.redirect_uri(),
+            format!("http://localhost:{}", server.port())
+        );
 
-        let err = LoopbackServer::bind_in(&scan(), port..=port).await.unwrap_err();
+        let err = LoopbackServer::bind_in(&scan(), port..=port)
+            .await
+            .unwrap_err();
         assert!(err.is_credential_unavailable());
         assert_eq!(err.message(), "Couldn't start an HTTP server on localhost");
     }
@@ -443,7 +465,8 @@ mod tests {
     async fn explicit_port_is_one_attempt() {
         let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = busy.local_addr().unwrap().port();
-        let target = crate::options::parse_redirect_uri(&format!("http://localhost:{port}/cb")).unwrap();
+        let target =
+            crate::options::parse_redirect_uri(&format!("http://localhost:{port}/cb")).unwrap();
         let err = LoopbackServer::bind(&target).await.unwrap_err();
         assert!(err.is_credential_unavailable());
         assert_eq!(
@@ -454,10 +477,16 @@ mod tests {
 
     #[tokio::test]
     async fn timeout_message_names_the_wait_and_releases_the_port() {
-        let server = LoopbackServer::bind_in(&scan(), 20000..=20999).await.unwrap();
+        let server = LoopbackServer::bind_in(&scan(), 20000..=20999)
+            .await
+            .unwrap();
         let port = server.port();
         let err = server
-            .wait(Secret::new("s"), ResponseMode::FormPost, Duration::from_millis(50))
+            .wait(
+                Secret::new("s"),
+                ResponseMode::FormPost,
+                Duration::from_millis(50),
+            )
             .await
             .unwrap_err();
         assert!(err.is_client_authentication());
@@ -484,7 +513,7 @@ mod tests {
             3 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Le".to_vec(),
             4 => b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
             5 => b"GET /?code=c&state=s HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
-            6 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 21\r\n\r\ncode=c&state=wrong-s".to_vec(),
+            6 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\ncode=c&state=wrong-s".to_vec(),
             7 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc".to_vec(),
             8 => (0..600u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8).collect(),
             _ => b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
@@ -498,12 +527,17 @@ mod tests {
         let mut response = Vec::new();
         let _ = s.read_to_end(&mut response).await;
         let text = String::from_utf8_lossy(&response);
-        text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+        text.split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn junk_never_ends_the_wait_and_the_real_redirect_completes() {
-        let server = LoopbackServer::bind_in(&scan(), 21000..=21999).await.unwrap();
+        let server = LoopbackServer::bind_in(&scan(), 21000..=21999)
+            .await
+            .unwrap();
         let port = server.port();
         let wait = tokio::spawn(server.wait(
             Secret::new("s"),
@@ -563,12 +597,23 @@ mod tests {
 
     #[tokio::test]
     async fn error_redirect_fails_with_the_response_and_query_mode_works() {
-        let server = LoopbackServer::bind_in(&scan(), 22000..=22999).await.unwrap();
+        let server = LoopbackServer::bind_in(&scan(), 22000..=22999)
+            .await
+            .unwrap();
         let port = server.port();
-        let wait = tokio::spawn(server.wait(Secret::new("s"), ResponseMode::Query, Duration::from_secs(60)));
+        let wait = tokio::spawn(server.wait(
+            Secret::new("s"),
+            ResponseMode::Query,
+            Duration::from_secs(60),
+        ));
         let client = reqwest::Client::new();
         // POST is not the configured mode.
-        let r = client.post(format!("http://127.0.0.1:{port}/")).form(&[("code", "c"), ("state", "s")]).send().await.unwrap();
+        let r = client
+            .post(format!("http://127.0.0.1:{port}/"))
+            .form(&[("code", "c"), ("state", "s")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 405);
         let r = client
             .get(format!("http://127.0.0.1:{port}/?error=access_denied&error_description=%3Cb%3Eno%3C%2Fb%3E&state=s"))

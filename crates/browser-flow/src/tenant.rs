@@ -32,7 +32,9 @@ pub(crate) fn resolve_tenant<'a>(
         return Ok(configured);
     }
     if configured.eq_ignore_ascii_case("adfs") || multitenant_disabled {
-        tracing::info!("a request tenant was ignored: multi-tenant authentication is disabled or the tenant is adfs");
+        tracing::info!(
+            "a request tenant was ignored: multi-tenant authentication is disabled or the tenant is adfs"
+        );
         return Ok(configured);
     }
     validate_tenant_id(requested)?;
@@ -66,11 +68,26 @@ mod tests {
         assert_eq!(resolve_tenant("t1", None, &[], false).unwrap(), "t1");
         assert_eq!(resolve_tenant("t1", Some("t1"), &[], false).unwrap(), "t1");
         assert_eq!(resolve_tenant("t1", Some("T1"), &[], false).unwrap(), "t1");
-        assert_eq!(resolve_tenant("adfs", Some("t2"), &s(&["*"]), false).unwrap(), "adfs");
-        assert_eq!(resolve_tenant("t1", Some("t2"), &s(&["*"]), true).unwrap(), "t1");
-        assert_eq!(resolve_tenant("t1", Some("t2"), &s(&["*"]), false).unwrap(), "t2");
-        assert_eq!(resolve_tenant("t1", Some("t2"), &s(&["t2"]), false).unwrap(), "t2");
-        assert_eq!(resolve_tenant("organizations", Some("t2"), &[], false).unwrap(), "t2");
+        assert_eq!(
+            resolve_tenant("adfs", Some("t2"), &s(&["*"]), false).unwrap(),
+            "adfs"
+        );
+        assert_eq!(
+            resolve_tenant("t1", Some("t2"), &s(&["*"]), true).unwrap(),
+            "t1"
+        );
+        assert_eq!(
+            resolve_tenant("t1", Some("t2"), &s(&["*"]), false).unwrap(),
+            "t2"
+        );
+        assert_eq!(
+            resolve_tenant("t1", Some("t2"), &s(&["t2"]), false).unwrap(),
+            "t2"
+        );
+        assert_eq!(
+            resolve_tenant("organizations", Some("t2"), &[], false).unwrap(),
+            "t2"
+        );
         let err = resolve_tenant("organizations", Some("t2"), &s(&["t3"]), false).unwrap_err();
         assert!(err.is_client_authentication());
         let err = resolve_tenant("t1", Some("t2"), &[], false).unwrap_err();

@@ -23,10 +23,8 @@ const SCOPE: &str = "https://vault.azure.net/.default";
 /// An azure_core pipeline as an Azure SDK client builds one: bearer policy per try, reqwest
 /// transport (trusting only the local server's certificate).
 fn pipeline(credential: Arc<dyn AzTokenCredential>, server: &ResourceServer) -> Pipeline {
-    let bearer: Arc<dyn Policy> = Arc::new(BearerTokenAuthorizationPolicy::new(
-        credential,
-        [SCOPE],
-    ));
+    let bearer: Arc<dyn Policy> =
+        Arc::new(BearerTokenAuthorizationPolicy::new(credential, [SCOPE]));
     let options = ClientOptions {
         transport: Some(Transport::new(Arc::new(server.reqwest_client()))),
         ..ClientOptions::default()
@@ -154,5 +152,8 @@ async fn a_credential_error_fails_the_request_with_a_credential_error_and_no_req
         .find_map(|e| e.downcast_ref::<entra_core::Error>())
         .expect("our error is in the source chain");
     assert!(ours.is_credential_unavailable());
-    assert!(server.authorizations().is_empty(), "no request without a token");
+    assert!(
+        server.authorizations().is_empty(),
+        "no request without a token"
+    );
 }

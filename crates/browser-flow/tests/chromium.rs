@@ -38,7 +38,9 @@ fn headless_chromium_signs_in_through_the_mock_sign_in_page() {
             "CI is set and Chromium was not found: install Debian's `chromium` package \
              (.ci/run does) or set ENTRA_TEST_CHROMIUM"
         );
-        println!("skipped: chromium not found (install Debian's `chromium`, or set ENTRA_TEST_CHROMIUM)");
+        println!(
+            "skipped: chromium not found (install Debian's `chromium`, or set ENTRA_TEST_CHROMIUM)"
+        );
         return;
     };
 
@@ -79,7 +81,9 @@ fn headless_chromium_signs_in_through_the_mock_sign_in_page() {
         stdout.contains("e2e: success page shown"),
         "the child did not run the flow"
     );
-    let pid = run.pid().expect("the BROWSER script recorded Chromium's pid");
+    let pid = run
+        .pid()
+        .expect("the BROWSER script recorded Chromium's pid");
     drop(run);
     assert!(
         session_members(pid).is_empty(),
@@ -141,8 +145,7 @@ fn child(run: Chromium) {
             .await
             .expect("the credential returns a token");
         let shown = driver.await.unwrap().unwrap_or_else(|e| panic!("{e}"));
-        let shown: serde_json::Value =
-            serde_json::from_str(shown.as_str().unwrap()).unwrap();
+        let shown: serde_json::Value = serde_json::from_str(shown.as_str().unwrap()).unwrap();
 
         // The token is the mock's, for the user who signed in on the page.
         let claims = mock.verify_token(token.token.secret()).unwrap();

@@ -94,20 +94,14 @@ async fn no_secret_reaches_tracing_during_a_whole_flow() {
     }
     secrets.extend(cache_secrets(&cache.data().unwrap()));
     secrets.retain(|s| s.len() >= 8);
-    let kinds_found = [
-        "code",
-        "code_verifier",
-        "refresh_token",
-        "state",
-        "nonce",
-    ]
-    .iter()
-    .filter(|name| {
-        mock.requests()
-            .iter()
-            .any(|r| r.form_param(name).is_some() || r.query_param(name).is_some())
-    })
-    .count();
+    let kinds_found = ["code", "code_verifier", "refresh_token", "state", "nonce"]
+        .iter()
+        .filter(|name| {
+            mock.requests()
+                .iter()
+                .any(|r| r.form_param(name).is_some() || r.query_param(name).is_some())
+        })
+        .count();
     assert_eq!(kinds_found, 5, "the run produced every kind of secret");
 
     let text = captured.text();
@@ -141,7 +135,10 @@ async fn no_secret_reaches_tracing_during_a_whole_flow() {
         secrets.len()
     );
     assert!(text.contains(GRAPH), "get_token's scopes are traced");
-    assert!(text.contains("/oauth2/v2.0/token"), "token requests are traced");
+    assert!(
+        text.contains("/oauth2/v2.0/token"),
+        "token requests are traced"
+    );
 }
 
 /// The captured line holding `piece`, with the piece itself masked.

@@ -311,6 +311,15 @@ impl Cache {
         .await
     }
 
+    /// Replaces the whole stored document with `doc` (an import; MSAL's `deserialize`
+    /// followed by a save).
+    ///
+    /// # Errors
+    /// As [`write_token_response`](Self::write_token_response).
+    pub async fn import(&self, doc: CacheDocument) -> Result<(), CacheError> {
+        self.mutate(Mutation::Replace(&doc)).await.map(|_| ())
+    }
+
     /// Removes every entry and saves the empty document.
     ///
     /// # Errors

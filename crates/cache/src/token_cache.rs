@@ -520,6 +520,7 @@ pub(crate) enum Mutation<'a> {
         client_id: &'a str,
     },
     Clear,
+    Replace(&'a CacheDocument),
 }
 
 /// Inserts `entry` under `key`, replacing an entry whose key differs only in case (MSAL Go's
@@ -560,6 +561,10 @@ impl CacheDocument {
                 self.accounts.clear();
                 self.app_metadata.clear();
                 changed
+            }
+            Mutation::Replace(doc) => {
+                *self = (*doc).clone();
+                true
             }
         }
     }

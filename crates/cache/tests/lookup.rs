@@ -1,6 +1,9 @@
 //! MSAL's write and lookup rules on the in-memory cache: aliases, realm, scope subset, token
 //! type, the five-minute expiry window, `refresh_on`, FOCI, removals, many entries, many readers.
 
+// Helpers of integration tests may unwrap: a failing test should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use entra_cache::{

@@ -1,6 +1,9 @@
 //! MSAL's unified schema: the fixture written by MSAL Python reads completely and writes back
 //! with every unknown field; key formats; numbers as strings.
 
+// Helpers of integration tests may unwrap: a failing test should fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use entra_cache::{
     AccessTokenQuery, CacheDocument, CacheError, RefreshTokenQuery, TokenCache, TokenWrite, keys,
 };
@@ -247,7 +250,7 @@ mod proptests {
             section in prop_oneof![Just("AccessToken"), Just("Account"), Just("Other")],
         ) {
             let mut value = serde_json::json!({});
-            value[section] = serde_json::json!({"key": extra.clone()});
+            value[section] = serde_json::json!({"key": extra});
             let bytes = serde_json::to_vec(&value).unwrap();
             let doc = CacheDocument::from_json(&bytes).unwrap();
             let back: Value = serde_json::from_slice(&doc.to_json()).unwrap();

@@ -204,7 +204,9 @@ fn http_get_json(port: u16, path: &str) -> Result<Value, String> {
     let mut response = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let n = tcp.read(&mut buf).map_err(|e| format!("DevTools HTTP: {e}"))?;
+        let n = tcp
+            .read(&mut buf)
+            .map_err(|e| format!("DevTools HTTP: {e}"))?;
         if n == 0 {
             return Err("DevTools HTTP: connection closed early".to_owned());
         }

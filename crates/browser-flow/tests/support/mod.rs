@@ -1,6 +1,6 @@
 //! Helpers shared by this crate's integration tests (each test binary uses some of them).
 #![allow(dead_code)]
 
-pub(crate) mod resource;
-pub(crate) mod chromium;
 pub(crate) mod capture;
+pub(crate) mod chromium;
+pub(crate) mod resource;

@@ -1,0 +1,705 @@
+//! [`InteractiveBrowserCredential`]: construction, the silent path (front map, MSAL cache,
+//! refresh token), the interactive path (loopback server, browser, code redemption) and
+//! `authenticate`.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use async_trait::async_trait;
+use entra_cache::{
+    AccessTokenQuery, AccountWrite, Cache, CacheBackend, RefreshTokenQuery,
+    TokenCachePersistenceOptions, TokenWrite,
+};
+use entra_core::{
+    AccessToken, AccessTokenInfo, AuthenticationRecord, BrowserOpener, DEVELOPER_SIGN_ON_CLIENT_ID,
+    Error, Result, TokenCredential, TokenRequestOptions, validate_scopes, validate_tenant_id,
+};
+use entra_msal_lite::{
+    AZURE_AUTHORITY_HOST, Account, AuthCodeFlow, AuthorityHost, AuthorityOptions, AuthorizeParams,
+    ClientInfo, EndpointResolver, Endpoints, IdTokenValidation, MsalError, ResponseMode,
+    TokenClient, TokenResponse, authentication_record, default_arm_scope,
+    merge_client_capabilities,
+};
+use time::OffsetDateTime;
+use tracing::Instrument as _;
+
+use crate::browser::{SystemBrowser, redact_url};
+use crate::front::{FlightKey, Flights, FrontCache};
+use crate::options::{InteractiveBrowserCredentialOptions, RedirectTarget, parse_redirect_uri};
+use crate::server::LoopbackServer;
+use crate::tenant::{multitenant_disabled_by_env, resolve_tenant};
+
+/// The name every error of this crate carries.
+pub(crate) const CREDENTIAL_NAME: &str = "InteractiveBrowserCredential";
+
+const NO_SCOPES_FOR_CLOUD: &str =
+    "Authenticating in this environment requires a value for the 'scopes' keyword argument.";
+
+/// The HTTP pieces, built on first use (construction does no I/O).
+#[derive(Clone)]
+struct Net {
+    client: TokenClient,
+    resolver: EndpointResolver,
+}
+
+/// Where tokens are kept: one cache for plain requests, one for CAE requests (as Python).
+enum CacheConfig {
+    Memory,
+    Persistent(TokenCachePersistenceOptions),
+    Backend(Arc<dyn CacheBackend>),
+}
+
+/// Why the silent stage did not produce a token.
+enum SilentMiss {
+    /// Nothing usable in the cache, or the refresh token was refused: the user must sign in.
+    NeedsInteraction,
+    /// Something else failed (network, cache): report it, do not prompt (Python's rule).
+    Failed(Error),
+}
+
+/// Opens a browser to sign a user in interactively, with the authorization code flow and PKCE,
+/// receiving the redirect on a loopback server; then serves tokens from its cache and refresh
+/// tokens, silently.
+///
+/// Python: `azure.identity.InteractiveBrowserCredential`. Construct it with
+/// [`new`](Self::new), then call [`get_token`](TokenCredential::get_token) (through the
+/// [`TokenCredential`] trait), [`authenticate`](Self::authenticate) and [`close`](Self::close).
+///
+/// Where Python has a known flaw this type does the right thing:
+/// - the loopback server ignores requests that are not the sign-in response (a bare `GET /`,
+///   `favicon.ico`, a forged or stale `state`) instead of ending the wait;
+/// - the timeout is one deadline for the whole wait; stray requests do not extend it;
+/// - when no browser opens, the sign-in URL is written to stderr (and a tracing event) so the
+///   user sees it;
+/// - a configured `redirect_uri` is sent exactly as given (path included), and `state` is
+///   checked by the listener in constant time;
+/// - with an authentication record and a persistent cache, a new process finds the token that
+///   was cached under `organizations` (Python misses it and refreshes);
+/// - the listener binds `127.0.0.1` and also `::1`, since browsers may resolve `localhost` to
+///   either.
+pub struct InteractiveBrowserCredential {
+    client_id: String,
+    authority_host: AuthorityHost,
+    tenant_id: String,
+    login_hint: Option<String>,
+    redirect: RedirectTarget,
+    response_mode: ResponseMode,
+    timeout: Duration,
+    disable_automatic_authentication: bool,
+    enable_support_logging: bool,
+    additionally_allowed_tenants: Vec<String>,
+    browser: Arc<dyn BrowserOpener>,
+    http_client: Option<reqwest::Client>,
+    net: Mutex<Option<Net>>,
+    cache_config: CacheConfig,
+    cae_backend: Option<Arc<dyn CacheBackend>>,
+    /// `[plain, cae]`, created on first use.
+    caches: Mutex<[Option<Arc<Cache>>; 2]>,
+    record: ArcSwapOption<AuthenticationRecord>,
+    front: FrontCache,
+    flights: Flights,
+}
+
+impl fmt::Debug for InteractiveBrowserCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(CREDENTIAL_NAME)
+            .field("client_id", &self.client_id)
+            .field("authority", &self.authority_host.as_str())
+            .field("tenant_id", &self.tenant_id)
+            .field("redirect_uri", &self.redirect.uri)
+            .field("response_mode", &self.response_mode)
+            .field("timeout", &self.timeout)
+            .field(
+                "disable_automatic_authentication",
+                &self.disable_automatic_authentication,
+            )
+            .field("has_record", &self.record.load().is_some())
+            .field("browser", &self.browser)
+            .finish_non_exhaustive()
+    }
+}
+
+fn err(e: impl Into<Error>) -> Error {
+    e.into().with_credential(CREDENTIAL_NAME)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether a silent-stage failure means "sign in again" (an OAuth error answer) rather than
+/// "something is broken" (network, 5xx, throttling).
+fn needs_interaction(e: &MsalError) -> bool {
+    e.error_response().is_some() && !e.is_transient()
+}
+
+impl InteractiveBrowserCredential {
+    /// Creates the credential. Validates every option; does no I/O (no network, no storage,
+    /// no port is bound: the persistent cache is opened and the loopback port bound on first
+    /// use).
+    ///
+    /// # Errors
+    /// [`InvalidArgument`](entra_core::ErrorKind::InvalidArgument) with Python's message for
+    /// an invalid `tenant_id`, `redirect_uri` or `authority` (not https), and for an invalid
+    /// entry of `additionally_allowed_tenants`.
+    pub fn new(options: InteractiveBrowserCredentialOptions) -> Result<Arc<Self>> {
+        Self::build(options).map(Arc::new).map_err(err)
+    }
+
+    fn build(options: InteractiveBrowserCredentialOptions) -> Result<Self> {
+        let authority_options = AuthorityOptions::default()
+            .with_disable_instance_discovery(options.disable_instance_discovery)
+            .danger_allow_insecure_http(options.allow_insecure_http);
+        let record = options.authentication_record.clone();
+        // Python: a record replaces client id and authority; its tenant is used unless one
+        // is given.
+        let authority_text = match &record {
+            Some(r) => Some(r.authority().to_owned()),
+            None => options.authority.clone().or_else(|| {
+                std::env::var(AZURE_AUTHORITY_HOST)
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+            }),
+        };
+        let authority_host = match authority_text {
+            Some(a) => AuthorityHost::parse_with(&a, &authority_options)?,
+            None => AuthorityHost::public_cloud().with_options(&authority_options),
+        };
+        let client_id = match &record {
+            Some(r) => r.client_id().to_owned(),
+            None => options
+                .client_id
+                .clone()
+                .unwrap_or_else(|| DEVELOPER_SIGN_ON_CLIENT_ID.to_owned()),
+        };
+        let tenant_id = options
+            .tenant_id
+            .clone()
+            .or_else(|| record.as_ref().map(|r| r.tenant_id().to_owned()))
+            .unwrap_or_else(|| "organizations".to_owned());
+        validate_tenant_id(&tenant_id)?;
+        // Parsing the full authority checks the tenant against the host's rules (no I/O).
+        authority_host.authority(&tenant_id)?;
+        for tenant in &options.additionally_allowed_tenants {
+            if tenant != "*" {
+                validate_tenant_id(tenant)?;
+            }
+        }
+        let redirect = match &options.redirect_uri {
+            Some(uri) => parse_redirect_uri(uri)?,
+            None => RedirectTarget::default_scan(),
+        };
+        let cache_config = match (&options.cache, &options.cache_persistence_options) {
+            (Some(backend), _) => CacheConfig::Backend(Arc::clone(backend)),
+            (None, Some(persist)) => CacheConfig::Persistent(persist.clone()),
+            (None, None) => CacheConfig::Memory,
+        };
+        tracing::debug!(
+            client_id = %client_id,
+            authority = authority_host.as_str(),
+            tenant_id = %tenant_id,
+            has_record = record.is_some(),
+            "InteractiveBrowserCredential created"
+        );
+        Ok(Self {
+            client_id,
+            authority_host,
+            tenant_id,
+            login_hint: options.login_hint,
+            redirect,
+            response_mode: options.response_mode,
+            timeout: options.timeout,
+            disable_automatic_authentication: options.disable_automatic_authentication,
+            enable_support_logging: options.enable_support_logging,
+            additionally_allowed_tenants: options.additionally_allowed_tenants,
+            browser: options.browser.unwrap_or_else(|| Arc::new(SystemBrowser)),
+            http_client: options.http_client,
+            net: Mutex::new(None),
+            cache_config,
+            cae_backend: options.cae_cache,
+            caches: Mutex::new([None, None]),
+            record: ArcSwapOption::new(record.map(Arc::new)),
+            front: FrontCache::new(),
+            flights: Flights::default(),
+        })
+    }
+
+    /// The record of the account the credential signs in as: given at construction, or
+    /// built by the last interactive sign-in. Save its [`serialize`](AuthenticationRecord::serialize)d
+    /// form to sign in silently in a later process.
+    #[must_use]
+    pub fn authentication_record(&self) -> Option<AuthenticationRecord> {
+        self.record.load_full().map(|r| (*r).clone())
+    }
+
+    /// Interactively authenticates a user: always opens the browser (also when
+    /// `disable_automatic_authentication` is set), caches the token for `scopes`, and returns
+    /// the record of the account.
+    ///
+    /// With no scopes it asks for the Azure Resource Manager scope of a known cloud (public,
+    /// China, US Government), as Python does.
+    ///
+    /// # Errors
+    /// [`CredentialUnavailable`](entra_core::ErrorKind::CredentialUnavailable) with "Authenticating
+    /// in this environment requires a value for the 'scopes' keyword argument." when no scopes
+    /// are given for another cloud, when no port can be bound or no browser opened;
+    /// [`ClientAuthentication`](entra_core::ErrorKind::ClientAuthentication) when the sign-in
+    /// fails or times out.
+    pub async fn authenticate(
+        &self,
+        scopes: &[&str],
+        claims: Option<&str>,
+    ) -> Result<AuthenticationRecord> {
+        let span = tracing::info_span!("authenticate", scopes = scopes.len());
+        self.authenticate_inner(scopes, claims)
+            .instrument(span)
+            .await
+            .map_err(err)
+    }
+
+    async fn authenticate_inner(
+        &self,
+        scopes: &[&str],
+        claims: Option<&str>,
+    ) -> Result<AuthenticationRecord> {
+        let default_scope;
+        let scopes: &[&str] = if scopes.is_empty() {
+            let host = self.authority_host.host();
+            default_scope = default_arm_scope(host)
+                .ok_or_else(|| Error::credential_unavailable(NO_SCOPES_FOR_CLOUD))?;
+            std::slice::from_ref(&default_scope)
+        } else {
+            scopes
+        };
+        validate_scopes("authenticate", scopes)?;
+        let claims = claims.filter(|c| !c.is_empty());
+        let tenant = self.tenant_id.clone();
+        let endpoints = self.endpoints(&tenant).await?;
+        let cache = self.cache(false)?;
+        let (info, record) = self
+            .interactive(&cache, &endpoints, scopes, claims, false)
+            .await?;
+        self.front.insert(scopes, &tenant, false, &info);
+        Ok(record)
+    }
+
+    /// Releases what the credential holds: the tokens it keeps in memory, its view of the
+    /// persistent cache and the authority metadata it fetched. The credential stays usable;
+    /// the next request starts afresh (a persistent cache on disk is kept).
+    pub fn close(&self) {
+        self.front.clear();
+        *lock(&self.caches) = [None, None];
+        if let Some(net) = lock(&self.net).take() {
+            net.resolver.clear();
+        }
+        tracing::debug!("InteractiveBrowserCredential closed");
+    }
+
+    fn net(&self) -> Result<Net> {
+        let mut slot = lock(&self.net);
+        if let Some(net) = slot.as_ref() {
+            return Ok(net.clone());
+        }
+        let http = match &self.http_client {
+            Some(c) => c.clone(),
+            None => TokenClient::default_http_client()?,
+        };
+        let client = TokenClient::new(http);
+        let net = Net {
+            resolver: EndpointResolver::new(client.clone()),
+            client,
+        };
+        *slot = Some(net.clone());
+        Ok(net)
+    }
+
+    fn cache(&self, cae: bool) -> Result<Arc<Cache>> {
+        let mut caches = lock(&self.caches);
+        let index = usize::from(cae);
+        if let Some(cache) = &caches[index] {
+            return Ok(Arc::clone(cache));
+        }
+        let cache = match (&self.cache_config, cae, &self.cae_backend) {
+            (_, true, Some(backend)) => Cache::with_backend(Arc::clone(backend)),
+            (CacheConfig::Persistent(p), _, _) => p.cache(cae)?,
+            (CacheConfig::Backend(backend), false, _) => Cache::with_backend(Arc::clone(backend)),
+            _ => Cache::in_memory(),
+        };
+        let cache = Arc::new(cache);
+        caches[index] = Some(Arc::clone(&cache));
+        Ok(cache)
+    }
+
+    async fn endpoints(&self, tenant: &str) -> Result<Arc<Endpoints>> {
+        let authority = self.authority_host.authority(tenant)?;
+        let net = self.net()?;
+        Ok(net.resolver.resolve(&authority).await?)
+    }
+
+    /// The common path of `get_token` and `get_token_info`.
+    async fn acquire(
+        &self,
+        method: &str,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessTokenInfo> {
+        validate_scopes(method, scopes)?;
+        let options = options.unwrap_or_default();
+        let claims = options.claims.as_deref().filter(|c| !c.is_empty());
+        let cae = options.enable_cae;
+        let requested = options.tenant_id.as_deref();
+        let multitenant_disabled = requested
+            .is_some_and(|t| !t.eq_ignore_ascii_case(&self.tenant_id))
+            && multitenant_disabled_by_env();
+        let tenant = resolve_tenant(
+            &self.tenant_id,
+            requested,
+            &self.additionally_allowed_tenants,
+            multitenant_disabled,
+        )?;
+        if claims.is_none()
+            && let Some(hit) = self
+                .front
+                .get(scopes, tenant, cae, OffsetDateTime::now_utc())
+        {
+            return Ok(hit);
+        }
+        let key = FlightKey {
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            tenant: tenant.to_owned(),
+            cae,
+            claims: claims.map(str::to_owned),
+        };
+        let span = tracing::info_span!(
+            "get_token",
+            scopes = scopes.len(),
+            cae,
+            claims = claims.is_some()
+        );
+        self.flights
+            .run(key, || self.acquire_slow(scopes, tenant, claims, cae))
+            .instrument(span)
+            .await
+    }
+
+    async fn acquire_slow(
+        &self,
+        scopes: &[&str],
+        tenant: &str,
+        claims: Option<&str>,
+        cae: bool,
+    ) -> Result<AccessTokenInfo> {
+        // Another caller may have finished meanwhile.
+        if claims.is_none()
+            && let Some(hit) = self
+                .front
+                .get(scopes, tenant, cae, OffsetDateTime::now_utc())
+        {
+            return Ok(hit);
+        }
+        let endpoints = self.endpoints(tenant).await?;
+        let cache = self.cache(cae)?;
+        match self.silent(&cache, &endpoints, scopes, claims, cae).await {
+            Ok(info) => {
+                if claims.is_none() {
+                    self.front.insert(scopes, tenant, cae, &info);
+                }
+                return Ok(info);
+            }
+            Err(SilentMiss::Failed(e)) => return Err(e),
+            Err(SilentMiss::NeedsInteraction) => {}
+        }
+        if self.disable_automatic_authentication {
+            tracing::info!("interactive authentication required but disabled");
+            return Err(Error::authentication_required(scopes, claims));
+        }
+        let (info, _record) = self
+            .interactive(&cache, &endpoints, scopes, claims, cae)
+            .await?;
+        self.front.insert(scopes, tenant, cae, &info);
+        Ok(info)
+    }
+
+    /// The realms a cached token of the record's account may be stored under for `realm`:
+    /// tokens obtained through `organizations` or `common` were issued by the account's home
+    /// tenant, so they serve a request for that tenant, and the reverse.
+    fn candidate_realms<'a>(
+        &self,
+        realm: &'a str,
+        record: &'a AuthenticationRecord,
+    ) -> Vec<&'a str> {
+        let home = record.tenant_id();
+        let mut realms = vec![realm];
+        if realm.eq_ignore_ascii_case(home) {
+            realms.extend(["organizations", "common"]);
+        } else if realm.eq_ignore_ascii_case("organizations")
+            || realm.eq_ignore_ascii_case("common")
+        {
+            realms.push(home);
+        }
+        realms
+    }
+
+    /// The cache, then the refresh token. Never prompts.
+    async fn silent(
+        &self,
+        cache: &Cache,
+        endpoints: &Endpoints,
+        scopes: &[&str],
+        claims: Option<&str>,
+        cae: bool,
+    ) -> std::result::Result<AccessTokenInfo, SilentMiss> {
+        let Some(record) = self.record.load_full() else {
+            return Err(SilentMiss::NeedsInteraction);
+        };
+        let home = record.home_account_id();
+        let environments = &endpoints.aliases;
+        let now = OffsetDateTime::now_utc();
+        let mut aging = None;
+        if claims.is_none() {
+            for realm in self.candidate_realms(endpoints.realm(), &record) {
+                let query =
+                    AccessTokenQuery::new(&self.client_id, home, realm, environments, scopes);
+                let hit = cache
+                    .find_access_token(&query, now)
+                    .await
+                    .map_err(|e| SilentMiss::Failed(e.into()))?;
+                if let Some(hit) = hit {
+                    if !hit.should_refresh(now) {
+                        tracing::debug!("access token served from the cache");
+                        return Ok(hit.to_access_token_info());
+                    }
+                    tracing::debug!("cached access token is past refresh_on: refreshing");
+                    aging = Some(hit.to_access_token_info());
+                    break;
+                }
+            }
+        }
+        match self
+            .refresh(cache, endpoints, &record, scopes, claims, cae)
+            .await
+        {
+            Ok(info) => Ok(info),
+            Err(miss) => match aging {
+                // Past refresh_on but still valid: the old token is returned (Python, .NET).
+                Some(old) => {
+                    tracing::debug!("refresh failed; returning the still-valid cached token");
+                    Ok(old)
+                }
+                None => Err(miss),
+            },
+        }
+    }
+
+    async fn refresh(
+        &self,
+        cache: &Cache,
+        endpoints: &Endpoints,
+        record: &AuthenticationRecord,
+        scopes: &[&str],
+        claims: Option<&str>,
+        cae: bool,
+    ) -> std::result::Result<AccessTokenInfo, SilentMiss> {
+        let home = record.home_account_id();
+        let query = RefreshTokenQuery::new(&self.client_id, home, &endpoints.aliases);
+        let candidates = cache
+            .find_refresh_tokens(&query)
+            .await
+            .map_err(|e| SilentMiss::Failed(e.into()))?;
+        if candidates.is_empty() {
+            tracing::debug!("no refresh token in the cache");
+            return Err(SilentMiss::NeedsInteraction);
+        }
+        let claims =
+            merge_client_capabilities(claims, cae).map_err(|e| SilentMiss::Failed(e.into()))?;
+        let net = self.net().map_err(SilentMiss::Failed)?;
+        let mut last = SilentMiss::NeedsInteraction;
+        for rt in candidates.iter().take(3) {
+            let grant =
+                entra_msal_lite::RefreshGrant::new(&self.client_id, rt.secret().clone(), scopes)
+                    .with_claims(claims.as_deref())
+                    .with_home_account_id(Some(home));
+            match net.client.refresh(endpoints, &grant).await {
+                Ok(response) => {
+                    let write = self
+                        .token_write(endpoints, scopes, &response, Some(home), None)
+                        .replacing_refresh_token(rt);
+                    cache
+                        .write_token_response(&write, response.received_at)
+                        .await
+                        .map_err(|e| SilentMiss::Failed(e.into()))?;
+                    tracing::debug!("access token refreshed");
+                    return Ok(response.access_token_info());
+                }
+                Err(e) if needs_interaction(&e) => {
+                    tracing::debug!(
+                        error = e.oauth_error().unwrap_or(""),
+                        "refresh token refused"
+                    );
+                    last = SilentMiss::NeedsInteraction;
+                }
+                Err(e) => return Err(SilentMiss::Failed(e.into())),
+            }
+        }
+        Err(last)
+    }
+
+    fn token_write(
+        &self,
+        endpoints: &Endpoints,
+        scopes: &[&str],
+        response: &TokenResponse,
+        home_account_id: Option<&str>,
+        account: Option<AccountWrite>,
+    ) -> TokenWrite {
+        let expires_in = i64::try_from(response.expires_in).unwrap_or(i64::MAX);
+        let granted = (!response.scope.is_empty()).then(|| response.scope.join(" "));
+        let mut write = TokenWrite::new(
+            &self.client_id,
+            endpoints.authority.host(),
+            endpoints.realm(),
+            scopes,
+        )
+        .with_granted_scope(granted)
+        .with_access_token(response.access_token.clone(), expires_in)
+        .with_ext_expires_in(response.ext_expires_in.and_then(|v| i64::try_from(v).ok()))
+        .with_refresh_in(response.refresh_in.and_then(|v| i64::try_from(v).ok()))
+        .with_token_type(Some(response.token_type.clone()));
+        if let Some(home) = home_account_id {
+            write = write.with_home_account_id(home);
+        }
+        if let Some(rt) = &response.refresh_token {
+            write = write.with_refresh_token(rt.clone(), response.foci.clone());
+        }
+        if let Some(id) = &response.id_token {
+            write = write.with_id_token(id.clone());
+        }
+        if let Some(account) = account {
+            write = write.with_account(account);
+        }
+        write
+    }
+
+    /// Binds the loopback server, opens the browser, waits for the redirect, redeems the code,
+    /// caches the tokens and replaces the record.
+    async fn interactive(
+        &self,
+        cache: &Cache,
+        endpoints: &Endpoints,
+        scopes: &[&str],
+        claims: Option<&str>,
+        cae: bool,
+    ) -> Result<(AccessTokenInfo, AuthenticationRecord)> {
+        // Bind first: the browser must never be redirected to a port nobody listens on.
+        let server = LoopbackServer::bind(&self.redirect).await?;
+        let port = server.port();
+        let claims = merge_client_capabilities(claims, cae)?;
+        let params = AuthorizeParams::new(&self.client_id, server.redirect_uri(), scopes)
+            .with_response_mode(self.response_mode)
+            .with_login_hint(self.login_hint.as_deref())
+            .with_claims(claims.as_deref());
+        let flow = AuthCodeFlow::new(endpoints, params)?;
+        let url = flow.authorize_url().as_str();
+        tracing::info!(port, url = %redact_url(url), "opening the browser for interactive sign-in");
+        let wait = server.wait(flow.state().clone(), self.response_mode, self.timeout);
+        tokio::pin!(wait);
+        let redirect = tokio::select! {
+            done = &mut wait => done,
+            opened = self.browser.open(url) => match opened {
+                Ok(()) => wait.await,
+                Err(e) => {
+                    eprintln!(
+                        "{CREDENTIAL_NAME}: failed to open a browser. To sign in, open this URL \
+                         in a browser on this machine and retry:\n{url}"
+                    );
+                    tracing::warn!(url = %redact_url(url), error = %e, "failed to open a browser");
+                    return Err(Error::credential_unavailable("Failed to open a browser").with_source(e));
+                }
+            },
+        }?;
+        tracing::debug!("redirect received; redeeming the authorization code");
+        let client_info = redirect
+            .client_info
+            .as_deref()
+            .and_then(|raw| ClientInfo::decode(raw).ok());
+        let grant = flow.redemption(redirect.code, client_info);
+        let net = self.net()?;
+        let response = net.client.redeem_code(endpoints, &grant).await?;
+        let id_token = response.id_token.as_ref().ok_or_else(|| {
+            Error::client_authentication(
+                "Failed to build AuthenticationRecord from unexpected identity token",
+            )
+        })?;
+        let id_claims = IdTokenValidation::new(&self.client_id, endpoints)
+            .with_nonce(Some(flow.nonce()))
+            .verify(id_token)?;
+        let record_error = |e: MsalError| {
+            Error::client_authentication(
+                "Failed to build AuthenticationRecord from unexpected identity token",
+            )
+            .with_source(e)
+        };
+        let record = authentication_record(&id_claims, response.client_info.as_ref())
+            .map_err(record_error)?;
+        let account = Account::from_id_token(
+            &id_claims,
+            response.client_info.as_ref(),
+            &endpoints.authority,
+        )
+        .map_err(record_error)?;
+        let account_write = AccountWrite::new(&account.local_account_id, &account.username)
+            .with_authority_type(account.authority_type)
+            .with_account_source("authorization_code");
+        let write = self.token_write(
+            endpoints,
+            scopes,
+            &response,
+            Some(&account.home_account_id),
+            Some(account_write),
+        );
+        cache
+            .write_token_response(&write, response.received_at)
+            .await?;
+        // A different user may have signed in: forget the previous user's ready tokens.
+        let previous = self.record.swap(Some(Arc::new(record.clone())));
+        if previous.is_some_and(|p| p.home_account_id() != record.home_account_id()) {
+            self.front.clear();
+        }
+        if self.enable_support_logging {
+            tracing::info!(
+                username = record.username(),
+                tenant = record.tenant_id(),
+                "signed in"
+            );
+        } else {
+            tracing::info!("signed in");
+        }
+        Ok((response.access_token_info(), record))
+    }
+}
+
+#[async_trait]
+impl TokenCredential for InteractiveBrowserCredential {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessToken> {
+        self.acquire("get_token", scopes, options)
+            .await
+            .map(Into::into)
+            .map_err(err)
+    }
+
+    async fn get_token_info(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessTokenInfo> {
+        self.acquire("get_token_info", scopes, options)
+            .await
+            .map_err(err)
+    }
+}

@@ -1,0 +1,431 @@
+//! The `get_token` example as a user runs it: a separate process, built once by cargo, run
+//! with its flags against its embedded mock (`--mock`), judged by its exit code, its JSON on
+//! stdout and what it reports on stderr (the sign-in URL and the requests its mock received).
+//! Every process gets its own cache directory (`ENTRA_TOKEN_CACHE_DIR`) and talks only to
+//! 127.0.0.1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+const GRAPH: &str = "https://graph.microsoft.com/.default";
+/// The mock's default tenant and user (entra-testing's defaults).
+const MOCK_TENANT_ID: &str = "11111111-2222-4333-8444-555555555555";
+const MOCK_USER: &str = "alice@contoso.onmicrosoft.com";
+const OTHER_TENANT: &str = "99999999-2222-4333-8444-555555555555";
+
+/// Builds the example once (cargo is a no-op when it is fresh) and returns its path.
+fn example() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--package",
+            "entra-browser-flow",
+            "--example",
+            "get_token",
+            "--message-format",
+            "json-render-diagnostics",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit());
+        // The same features and profile as this test, so nothing is rebuilt for nothing.
+        if cfg!(feature = "azure_core") {
+            cmd.args(["--features", "azure_core"]);
+        }
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release");
+        }
+        let output = cmd.output().expect("cargo runs");
+        assert!(output.status.success(), "building the example failed");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "get_token")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reports the example's executable")
+    })
+}
+
+/// One finished run of the example.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}):\n{}", self.stdout))
+    }
+
+    /// How many requests the embedded mock received (from its stderr report).
+    fn mock_requests(&self) -> usize {
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("Mock Entra ID received "))
+            .unwrap_or_else(|| panic!("no request report on stderr:\n{}", self.stderr));
+        line["Mock Entra ID received ".len()..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a count")
+    }
+
+    /// The sign-in URL the example announced.
+    fn sign_in_url(&self) -> url::Url {
+        let mut lines = self.stderr.lines();
+        lines
+            .by_ref()
+            .find(|l| l.starts_with("Signing in: opening"))
+            .unwrap_or_else(|| panic!("no sign-in announced:\n{}", self.stderr));
+        url::Url::parse(lines.next().expect("the URL line").trim()).expect("a URL")
+    }
+
+    fn query(&self, name: &str) -> Option<String> {
+        self.sign_in_url()
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// The one-line error: `error (<kind>): <message>`.
+    fn error_line(&self) -> &str {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("error ("))
+            .unwrap_or_else(|| panic!("no error line on stderr:\n{}", self.stderr))
+    }
+
+    fn assert_token(&self) -> serde_json::Value {
+        assert_eq!(self.code, Some(0), "stderr:\n{}", self.stderr);
+        let json = self.json();
+        let token = json["accessToken"].as_str().expect("accessToken");
+        assert_eq!(token.split('.').count(), 3, "a JWT");
+        assert_eq!(json["tokenType"], "Bearer");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let expires_on = json["expiresOn"]
+            .as_i64()
+            .expect("expiresOn in Unix seconds");
+        assert!(
+            expires_on > now && expires_on <= now + 2 * 3600,
+            "{expires_on} vs {now}"
+        );
+        json
+    }
+
+    fn assert_failure(&self, code: i32, kind: &str, message_part: &str) {
+        assert_eq!(self.code, Some(code), "stderr:\n{}", self.stderr);
+        assert!(
+            self.stdout.is_empty(),
+            "no JSON on failure: {}",
+            self.stdout
+        );
+        let line = self.error_line();
+        assert!(line.starts_with(&format!("error ({kind}): ")), "{line}");
+        assert!(line.contains(message_part), "{line}");
+    }
+}
+
+/// Runs the example with `args` and its caches in `cache_dir`.
+fn run_in(cache_dir: &Path, args: &[&str]) -> Run {
+    let output: Output = Command::new(example())
+        .args(args)
+        .env("ENTRA_TOKEN_CACHE_DIR", cache_dir)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("RUST_LOG")
+        .env_remove("ENTRA_GET_TOKEN_STATS")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the example starts");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn run(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    run_in(dir.path(), args)
+}
+
+fn mock(extra: &[&str]) -> Run {
+    let mut args = vec!["--mock", "--scope", GRAPH];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+#[test]
+fn signs_in_against_the_mock_and_prints_one_json_object() {
+    let r = mock(&[]);
+    let json = r.assert_token();
+    assert_eq!(
+        json.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["accessToken", "expiresOn", "tokenType"],
+        "no refreshOn when the service sent no refresh_in"
+    );
+    // The real host name, resolved to the mock; the request of a public client with PKCE.
+    let url = r.sign_in_url();
+    assert_eq!(url.host_str(), Some("login.microsoftonline.com"));
+    assert_eq!(url.path(), "/organizations/oauth2/v2.0/authorize");
+    assert_eq!(r.query("code_challenge_method").as_deref(), Some("S256"));
+    assert!(r.query("scope").unwrap().contains(GRAPH));
+    // The authorize page, then one code redemption.
+    assert_eq!(r.mock_requests(), 2, "{}", r.stderr);
+    assert!(r.stderr.contains("(authorization_code)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("Signed in as {MOCK_USER}")),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_fresh_process_signs_in_silently_from_the_persistent_cache_and_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record.json");
+    let record_arg = record.to_str().unwrap();
+    let args = [
+        "--mock",
+        "--scope",
+        GRAPH,
+        "--cache-name",
+        "cli-test",
+        "--allow-unencrypted-storage",
+        "--record",
+        record_arg,
+    ];
+    let first = run_in(dir.path(), &args);
+    let first_json = first.assert_token();
+    assert_eq!(first.mock_requests(), 2);
+    let saved = std::fs::read_to_string(&record).expect("the record was saved");
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(saved["username"], MOCK_USER);
+    assert_eq!(saved["tenantId"], MOCK_TENANT_ID);
+    assert!(
+        dir.path().join("cli-test.nocae").is_file(),
+        "the cache file"
+    );
+
+    // A new process has a new mock that knows none of the earlier tokens: only the persistent
+    // cache can serve it, and --no-prompt forbids signing in again.
+    let mut silent = args.to_vec();
+    silent.push("--no-prompt");
+    let second = run_in(dir.path(), &silent);
+    let second_json = second.assert_token();
+    assert_eq!(second.mock_requests(), 0, "{}", second.stderr);
+    assert_eq!(second_json["accessToken"], first_json["accessToken"]);
+    assert_eq!(second_json["expiresOn"], first_json["expiresOn"]);
+    assert!(
+        second
+            .stderr
+            .contains(&format!("Using the account in {record_arg}"))
+    );
+    assert!(!second.stderr.contains("Signing in"), "{}", second.stderr);
+
+    // Without the record, the cache alone does not pick an account.
+    let no_record = run_in(
+        dir.path(),
+        &[
+            "--mock",
+            "--scope",
+            GRAPH,
+            "--cache-name",
+            "cli-test",
+            "--allow-unencrypted-storage",
+            "--no-prompt",
+        ],
+    );
+    no_record.assert_failure(
+        5,
+        "authentication required",
+        "Interactive authentication is required",
+    );
+}
+
+#[test]
+fn options_reach_the_authorize_request() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let client = "00000000-0000-0000-0000-000000000001";
+    let r = mock(&[
+        "--authority",
+        "login.microsoftonline.us",
+        "--tenant-id",
+        "contoso.onmicrosoft.com",
+        "--client-id",
+        client,
+        "--redirect-uri",
+        &redirect,
+        "--login-hint",
+        MOCK_USER,
+        "--timeout",
+        "60",
+        "--disable-instance-discovery",
+    ]);
+    r.assert_token();
+    let url = r.sign_in_url();
+    assert_eq!(url.host_str(), Some("login.microsoftonline.us"));
+    assert_eq!(url.path(), "/contoso.onmicrosoft.com/oauth2/v2.0/authorize");
+    assert_eq!(r.query("client_id").as_deref(), Some(client));
+    assert_eq!(r.query("redirect_uri").as_deref(), Some(redirect.as_str()));
+    assert_eq!(r.query("login_hint").as_deref(), Some(MOCK_USER));
+}
+
+#[test]
+fn request_options_cae_claims_and_tenants() {
+    let r = mock(&["--enable-cae"]);
+    r.assert_token();
+    assert!(
+        r.stderr.contains("client capabilities [CP1]"),
+        "{}",
+        r.stderr
+    );
+
+    let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+    let r = mock(&["--claims", claims]);
+    r.assert_token();
+    let sent: serde_json::Value =
+        serde_json::from_str(&r.query("claims").expect("claims on the URL")).unwrap();
+    assert_eq!(sent["access_token"]["nbf"]["value"], "1700000000");
+    assert!(r.stderr.contains("claims sent"), "{}", r.stderr);
+
+    // A tenant other than the configured one must be allowed.
+    let configured = [
+        "--tenant-id",
+        MOCK_TENANT_ID,
+        "--request-tenant-id",
+        OTHER_TENANT,
+    ];
+    let r = mock(&configured);
+    r.assert_failure(
+        4,
+        "authentication failed",
+        "not configured to acquire tokens for tenant",
+    );
+    assert_eq!(r.mock_requests(), 0);
+    let mut allowed = configured.to_vec();
+    allowed.extend(["--additionally-allowed-tenant", OTHER_TENANT]);
+    let r = mock(&allowed);
+    r.assert_token();
+    assert_eq!(
+        r.sign_in_url().path(),
+        format!("/{OTHER_TENANT}/oauth2/v2.0/authorize")
+    );
+}
+
+#[test]
+fn failures_name_their_kind_and_exit_non_zero() {
+    mock(&["--no-prompt"]).assert_failure(5, "authentication required", "Call 'authenticate'");
+    let r = mock(&["--mock-browser", "cancel"]);
+    r.assert_failure(4, "authentication failed", "AADSTS65004");
+    mock(&["--mock-browser", "never-finish", "--timeout", "1"]).assert_failure(
+        4,
+        "authentication failed",
+        "Timed out after waiting 1 seconds",
+    );
+    let r = mock(&["--mock-browser", "cannot-open"]);
+    r.assert_failure(3, "unavailable", "Failed to open a browser");
+    assert_eq!(r.mock_requests(), 0);
+}
+
+#[test]
+fn invalid_arguments_exit_with_code_2_before_any_request() {
+    for (args, part) in [
+        (&["--mock"][..], "--scope"),
+        (
+            &[
+                "--mock",
+                "--scope",
+                GRAPH,
+                "--redirect-uri",
+                "http://localhost",
+            ],
+            "port number",
+        ),
+        (
+            &[
+                "--mock",
+                "--scope",
+                GRAPH,
+                "--authority",
+                "http://login.example",
+            ],
+            "https",
+        ),
+        (
+            &["--mock", "--scope", GRAPH, "--tenant-id", "not a tenant!"],
+            "Invalid tenant ID",
+        ),
+        (
+            &["--mock", "--scope", GRAPH, "--claims", "[1]"],
+            "JSON object",
+        ),
+        (
+            &["--mock", "--scope", GRAPH, "--timeout", "soon"],
+            "whole number of seconds",
+        ),
+        (
+            &["--mock", "--scope", GRAPH, "--allow-unencrypted-storage"],
+            "--cache-name",
+        ),
+        (&["--scope", GRAPH, "--mock-browser", "cancel"], "--mock"),
+        (&["--mock", "--scope", GRAPH, "--frobnicate"], "frobnicate"),
+    ] {
+        let r = run(args);
+        r.assert_failure(2, "invalid argument", part);
+        assert!(!r.stderr.contains("Signing in"), "{args:?}");
+    }
+
+    // A broken SSL_CERT_FILE is reported before anything is sent (no --mock: no network).
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem");
+    let output = Command::new(example())
+        .args(["--scope", GRAPH, "--no-prompt"])
+        .env("SSL_CERT_FILE", &missing)
+        .env("ENTRA_TOKEN_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error (invalid argument): SSL_CERT_FILE"),
+        "{stderr}"
+    );
+
+    let help = run(&["--help"]);
+    assert_eq!(help.code, Some(0));
+    for flag in [
+        "--scope",
+        "--authority",
+        "--tenant-id",
+        "--client-id",
+        "--redirect-uri",
+        "--login-hint",
+        "--timeout",
+        "--disable-instance-discovery",
+        "--enable-cae",
+        "--claims",
+        "--cache-name",
+        "--allow-unencrypted-storage",
+        "--record",
+        "--no-prompt",
+        "--request-tenant-id",
+        "--additionally-allowed-tenant",
+        "--mock",
+    ] {
+        assert!(help.stdout.contains(flag), "--help lists {flag}");
+    }
+}

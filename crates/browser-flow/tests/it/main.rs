@@ -1,0 +1,11 @@
+//! Integration tests of `InteractiveBrowserCredential` against `entra-testing`'s mock Entra ID
+//! and headless browser stand-in (everything on 127.0.0.1).
+
+mod common;
+mod concurrency;
+mod errors;
+mod junk;
+mod persistence;
+mod signin;
+mod silent;
+mod tenants;

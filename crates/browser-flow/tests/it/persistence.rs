@@ -1,0 +1,77 @@
+//! A persistent cache plus a saved record: a new credential (a "new process") signs in
+//! silently with zero requests, even when only the record is given.
+
+use std::sync::Arc;
+
+use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
+use entra_cache::{BoxError, FileBackend, KeyStore};
+use entra_core::{AuthenticationRecord, TokenCredential};
+
+use crate::common::{Env, SCOPE};
+
+/// No OS keyring: the backend falls back to a plaintext file (allowed explicitly).
+#[derive(Debug)]
+struct NoKeyring;
+
+impl KeyStore for NoKeyring {
+    fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
+        Err("no keyring in this test".into())
+    }
+    fn set(&self, _name: &str, _key: &[u8]) -> Result<(), BoxError> {
+        Err("no keyring in this test".into())
+    }
+}
+
+fn backend(dir: &std::path::Path) -> Arc<FileBackend> {
+    Arc::new(
+        FileBackend::new(dir.join("test.cache.nocae"))
+            .with_allow_unencrypted_storage(true)
+            .with_key_store(Arc::new(NoKeyring)),
+    )
+}
+
+#[tokio::test]
+async fn a_fresh_credential_with_only_the_record_signs_in_with_zero_requests() {
+    let env = Env::start().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let first =
+        InteractiveBrowserCredential::new(env.options().with_cache_backend(backend(dir.path())))
+            .unwrap();
+    let record = first.authenticate(&[SCOPE], None).await.unwrap();
+    let token = first.get_token(&[SCOPE], None).await.unwrap();
+    let saved = record.serialize();
+    drop(first);
+    // The file is MSAL's plain JSON document.
+    let text = std::fs::read_to_string(dir.path().join("test.cache.nocae")).unwrap();
+    assert!(text.contains("\"AccessToken\""), "{text}");
+
+    // "A new process": new credential, new backend object, the record read back from text.
+    env.mock.clear_log();
+    let record = AuthenticationRecord::deserialize(&saved).unwrap();
+    let options = InteractiveBrowserCredentialOptions::default()
+        .with_authentication_record(record)
+        .with_http_client(env.mock.resolving_http_client())
+        .with_browser(Arc::new(env.browser.clone()))
+        .with_cache_backend(backend(dir.path()));
+    let second = InteractiveBrowserCredential::new(options).unwrap();
+    let again = second.get_token(&[SCOPE], None).await.unwrap();
+    assert_eq!(again.token, token.token);
+    assert_eq!(env.mock.total_requests(), 0);
+    assert_eq!(env.browser.open_count(), 1);
+}
+
+#[tokio::test]
+async fn without_a_record_a_fresh_credential_prompts_as_python() {
+    let env = Env::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first =
+        InteractiveBrowserCredential::new(env.options().with_cache_backend(backend(dir.path())))
+            .unwrap();
+    first.get_token(&[SCOPE], None).await.unwrap();
+    let second =
+        InteractiveBrowserCredential::new(env.options().with_cache_backend(backend(dir.path())))
+            .unwrap();
+    second.get_token(&[SCOPE], None).await.unwrap();
+    assert_eq!(env.browser.open_count(), 2);
+}
