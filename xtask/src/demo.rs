@@ -12,7 +12,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     cmd.args([
         "run",
-        "--quiet",
         "--package",
         "entra-browser-flow",
         "--example",

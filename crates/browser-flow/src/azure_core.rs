@@ -1,9 +1,27 @@
 //! Use an entra-rs credential wherever the Azure SDK for Rust takes an
 //! `Arc<dyn azure_core::credentials::TokenCredential>` (cargo feature `azure_core`).
 //!
-//! [`AzureCoreCredential`] wraps any [`entra_core::TokenCredential`] (an
-//! `InteractiveBrowserCredential`, a test double, a chain) and implements
-//! [`azure_core::credentials::TokenCredential`] for it, so it drops into any Azure SDK client:
+//! [`InteractiveBrowserCredential`](crate::InteractiveBrowserCredential) implements
+//! [`azure_core::credentials::TokenCredential`] itself, so it drops into any Azure SDK client:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//!
+//! use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
+//!
+//! let credential = InteractiveBrowserCredential::new(
+//!     InteractiveBrowserCredentialOptions::default().with_tenant_id("contoso.onmicrosoft.com"),
+//! )?;
+//! // Any client of the Azure SDK for Rust, e.g. Key Vault secrets:
+//! // let client = azure_security_keyvault_secrets::SecretClient::new(
+//! //     "https://myvault.vault.azure.net/", credential.clone(), None)?;
+//! let for_the_sdk: Arc<dyn azure_core::credentials::TokenCredential> = credential.clone();
+//! # let _ = for_the_sdk; Ok(()) }
+//! ```
+//!
+//! [`AzureCoreCredential`] does the same for any [`entra_core::TokenCredential`] (a test
+//! double, a chain, your own), and can add fixed request options:
 //!
 //! ```
 //! use std::sync::Arc;
@@ -163,6 +181,31 @@ impl<C: TokenCredential + ?Sized + 'static> AzTokenCredential for AzureCoreCrede
     }
 }
 
+/// [`InteractiveBrowserCredential`](crate::InteractiveBrowserCredential) is itself an azure_core
+/// credential: `InteractiveBrowserCredential::new` returns an `Arc` that coerces to
+/// `Arc<dyn azure_core::credentials::TokenCredential>`. Same mapping as
+/// [`AzureCoreCredential`], with no options (use [`AzureCoreCredential::with_options`] for
+/// fixed ones). With both `TokenCredential` traits in scope, call
+/// `entra_core::TokenCredential::get_token(&*credential, ..)` to say which one.
+#[async_trait]
+impl AzTokenCredential for crate::InteractiveBrowserCredential {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _options: Option<AzTokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AzAccessToken> {
+        tracing::debug!(
+            target: "entra_browser_flow::azure_core",
+            ?scopes,
+            "azure_core get_token on InteractiveBrowserCredential"
+        );
+        TokenCredential::get_token(self, scopes, None)
+            .await
+            .map(to_azure_core_token)
+            .map_err(to_azure_core_error)
+    }
+}
+
 /// Converts an entra-rs access token into azure_core's: the same token string and the same
 /// `expires_on`.
 #[must_use]
@@ -224,10 +267,10 @@ mod tests {
             scopes: &[&str],
             options: Option<TokenRequestOptions>,
         ) -> entra_core::Result<AccessTokenInfo> {
-            self.calls.lock().unwrap().push((
-                scopes.iter().map(|s| (*s).to_owned()).collect(),
-                options,
-            ));
+            self.calls
+                .lock()
+                .unwrap()
+                .push((scopes.iter().map(|s| (*s).to_owned()).collect(), options));
             match &self.answer {
                 Ok(info) => Ok(info.clone()),
                 Err(make) => Err(make()),
@@ -255,7 +298,10 @@ mod tests {
         let calls = fake.calls.lock().unwrap();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].0, ["https://vault.azure.net/.default"]);
-        assert_eq!(calls[0].1, None, "azure_core options carry nothing to forward");
+        assert_eq!(
+            calls[0].1, None,
+            "azure_core options carry nothing to forward"
+        );
     }
 
     #[tokio::test]
@@ -301,7 +347,9 @@ mod tests {
             err.to_string(),
             "InteractiveBrowserCredential: Authentication failed: AADSTS70000: grant expired"
         );
-        let ours = err.downcast_ref::<Error>().expect("entra error kept as source");
+        let ours = err
+            .downcast_ref::<Error>()
+            .expect("entra error kept as source");
         assert!(ours.is_client_authentication());
         assert_eq!(ours.status(), Some(400));
         assert_eq!(ours.error_response().unwrap().error, "invalid_grant");

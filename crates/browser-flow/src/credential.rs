@@ -610,9 +610,13 @@ impl InteractiveBrowserCredential {
             opened = self.browser.open(url) => match opened {
                 Ok(()) => wait.await,
                 Err(e) => {
+                    // The user must see where to sign in (Python never shows it). The URL
+                    // is only valid while this attempt waits, which ends now: the hint says
+                    // how to keep waiting next time.
                     eprintln!(
-                        "{CREDENTIAL_NAME}: failed to open a browser. To sign in, open this URL \
-                         in a browser on this machine and retry:\n{url}"
+                        "{CREDENTIAL_NAME}: failed to open a browser. The sign-in URL was:\n{url}\n                         To sign in on a machine where no browser can be opened automatically, \
+                         configure the credential with entra_browser_flow::PrintUrlOpener and \
+                         open the URL it prints in a browser on this machine."
                     );
                     tracing::warn!(url = %redact_url(url), error = %e, "failed to open a browser");
                     return Err(Error::credential_unavailable("Failed to open a browser").with_source(e));

@@ -232,10 +232,10 @@ impl Flights {
         };
         let seen = flight.published.load(Ordering::Acquire);
         let mut slot = flight.slot.lock().await;
-        if slot.generation > seen {
-            if let Some(last) = slot.last.clone() {
-                return last.into_result();
-            }
+        if slot.generation > seen
+            && let Some(last) = slot.last.clone()
+        {
+            return last.into_result();
         }
         let result = acquire().await;
         slot.generation += 1;

@@ -1,20 +1,22 @@
 //! The `azure_core` feature end to end: a real azure_core HTTP pipeline with its bearer-token
 //! policy, over reqwest, authorizes requests to a local HTTPS server with our credential's token.
 #![cfg(feature = "azure_core")]
+// Test code, helpers included: a failure should fail loudly (clippy.toml allows this only
+// inside #[test] functions).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use azure_core::credentials::TokenCredential as AzTokenCredential;
 use azure_core::http::policies::Policy;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::{ClientOptions, Context, Method, Pipeline, Request, StatusCode, Transport};
 use entra_browser_flow::azure_core::AzureCoreCredential;
-use entra_core::{AccessTokenInfo, TokenCredential, TokenRequestOptions};
-use time::{Duration, OffsetDateTime};
+use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
+use entra_core::TokenCredential;
+use entra_testing::{BrowserBehavior, Endpoint, HeadlessBrowser, MockEntra};
 
 use support::resource::ResourceServer;
 
@@ -48,86 +50,75 @@ async fn send(pipeline: &Pipeline, server: &ResourceServer, path: &str) {
     assert_eq!(response.status(), StatusCode::Ok);
 }
 
-/// An entra-rs credential with a cache of one token: counts how often it had to "go to the
-/// network" (mint a token) and how often it was asked.
-#[derive(Debug, Default)]
-struct CachingFake {
-    asked: AtomicUsize,
-    minted: AtomicUsize,
-    cached: std::sync::Mutex<Option<AccessTokenInfo>>,
-}
-
-#[async_trait]
-impl TokenCredential for CachingFake {
-    async fn get_token_info(
-        &self,
-        scopes: &[&str],
-        _options: Option<TokenRequestOptions>,
-    ) -> entra_core::Result<AccessTokenInfo> {
-        entra_core::validate_scopes("get_token_info", scopes)?;
-        self.asked.fetch_add(1, Ordering::SeqCst);
-        let mut cached = self.cached.lock().unwrap();
-        if let Some(token) = cached.as_ref() {
-            return Ok(token.clone());
-        }
-        let n = self.minted.fetch_add(1, Ordering::SeqCst);
-        let token = AccessTokenInfo::new(
-            format!("fake-access-token-{n}"),
-            OffsetDateTime::now_utc() + Duration::hours(1),
-        );
-        *cached = Some(token.clone());
-        Ok(token)
-    }
+/// The real credential against the mock (reached as `login.microsoftonline.com`), signing in
+/// through the headless browser stand-in.
+fn credential(mock: &MockEntra, browser: &HeadlessBrowser) -> Arc<InteractiveBrowserCredential> {
+    InteractiveBrowserCredential::new(
+        InteractiveBrowserCredentialOptions::default()
+            .with_authority("login.microsoftonline.com")
+            .with_http_client(mock.resolving_http_client())
+            .with_browser(Arc::new(browser.clone()))
+            .with_timeout(std::time::Duration::from_secs(60)),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
-async fn pipeline_sends_our_token_and_reuses_it() {
+async fn pipeline_sends_our_token_and_later_requests_are_served_from_our_cache() {
+    let mock = MockEntra::start().await.unwrap();
+    let browser = HeadlessBrowser::new(&mock);
     let server = ResourceServer::start().await;
-    let fake = Arc::new(CachingFake::default());
-    let credential: Arc<dyn AzTokenCredential> = AzureCoreCredential::new(fake.clone());
+    let credential = credential(&mock, &browser);
 
+    // The credential itself is an azure_core credential (what `SecretClient::new` takes).
     let first = pipeline(credential.clone(), &server);
     send(&first, &server, "/secrets/one").await;
+    assert_eq!(browser.open_count(), 1, "one interactive sign-in");
+    assert_eq!(mock.count(Endpoint::Token), 1, "one code redemption");
     send(&first, &server, "/secrets/two").await;
-    // A second client with the same credential: its policy has no token yet, so it asks our
-    // credential, which answers from its cache.
-    let second = pipeline(credential, &server);
+    // A second client on the same credential: its policy has no token yet and asks the
+    // credential, which answers from its cache. Same through the generic wrapper.
+    let second = pipeline(credential.clone(), &server);
     send(&second, &server, "/secrets/three").await;
-
-    let seen = server.authorizations();
-    assert_eq!(seen.len(), 3);
-    for auth in &seen {
-        assert_eq!(auth.as_deref(), Some("Bearer fake-access-token-0"));
-    }
-    assert_eq!(fake.minted.load(Ordering::SeqCst), 1, "one token minted");
+    let wrapped: Arc<dyn entra_core::TokenCredential> = credential.clone();
+    let third = pipeline(AzureCoreCredential::new(wrapped), &server);
+    send(&third, &server, "/secrets/four").await;
     assert_eq!(
-        fake.asked.load(Ordering::SeqCst),
-        2,
-        "each policy asked once; the second was served from our cache"
+        mock.count(Endpoint::Token),
+        1,
+        "no token request after the first"
     );
+    assert_eq!(browser.open_count(), 1, "no second prompt");
+
+    // Every request carried the token our credential issued (the mock's, for the scope).
+    let issued = TokenCredential::get_token(&*credential, &[SCOPE], None)
+        .await
+        .unwrap();
+    let claims = mock.verify_token(issued.token.secret()).unwrap();
+    assert_eq!(claims["aud"], "https://vault.azure.net");
+    let expected = format!("Bearer {}", issued.token.secret());
+    let seen = server.authorizations();
+    assert_eq!(seen.len(), 4);
+    for auth in &seen {
+        assert_eq!(auth.as_deref(), Some(expected.as_str()));
+    }
+    // The expiry crossed exactly.
+    let az = AzTokenCredential::get_token(&*credential, &[SCOPE], None)
+        .await
+        .unwrap();
+    assert_eq!(az.expires_on, issued.expires_on);
+    assert_eq!(az.token.secret(), issued.token.secret());
+    assert_eq!(mock.count(Endpoint::Token), 1);
 }
 
 #[tokio::test]
-async fn a_credential_error_fails_the_request_with_a_credential_error_and_no_request() {
-    #[derive(Debug)]
-    struct Refusing;
-
-    #[async_trait]
-    impl TokenCredential for Refusing {
-        async fn get_token_info(
-            &self,
-            _scopes: &[&str],
-            _options: Option<TokenRequestOptions>,
-        ) -> entra_core::Result<AccessTokenInfo> {
-            Err(entra_core::Error::credential_unavailable(
-                "Failed to open a browser. Set BROWSER or pass a browser opener.",
-            )
-            .with_credential("InteractiveBrowserCredential"))
-        }
-    }
-
+async fn a_failed_sign_in_fails_the_request_with_a_credential_error_and_no_request() {
+    let mock = MockEntra::start().await.unwrap();
+    let browser = HeadlessBrowser::builder(&mock)
+        .behavior(BrowserBehavior::Cancel)
+        .build();
     let server = ResourceServer::start().await;
-    let pipeline = pipeline(AzureCoreCredential::new(Arc::new(Refusing)), &server);
+    let pipeline = pipeline(credential(&mock, &browser), &server);
     let mut request = Request::new(server.url("/secrets/one"), Method::Get);
     let err = pipeline
         .send(&Context::new(), &mut request, None)
@@ -141,19 +132,27 @@ async fn a_credential_error_fails_the_request_with_a_credential_error_and_no_req
             e.source()
         })
         .collect();
-    assert!(
-        chain.iter().any(|e| e
-            .to_string()
-            .starts_with("InteractiveBrowserCredential: Failed to open a browser")),
-        "{err:?}"
-    );
     let ours = chain
         .iter()
         .find_map(|e| e.downcast_ref::<entra_core::Error>())
         .expect("our error is in the source chain");
-    assert!(ours.is_credential_unavailable());
+    assert!(ours.is_client_authentication(), "{ours:?}");
+    assert_eq!(ours.error_response().unwrap().error, "access_denied");
+    assert!(
+        chain.iter().any(|e| {
+            e.downcast_ref::<azure_core::Error>()
+                .is_some_and(|az| az.to_string() == ours.to_string())
+        }),
+        "an azure_core error carries our message: {err:?}"
+    );
+    assert!(
+        ours.to_string()
+            .starts_with("InteractiveBrowserCredential: "),
+        "{ours}"
+    );
     assert!(
         server.authorizations().is_empty(),
         "no request without a token"
     );
+    assert_eq!(mock.count(Endpoint::Token), 0);
 }

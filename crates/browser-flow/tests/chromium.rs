@@ -7,6 +7,9 @@
 //! in this process would need `unsafe` (`std::env::set_var`, edition 2024) and race with other
 //! tests. So the test runs itself again as a child process with `BROWSER` set there
 //! ([`CHILD_DIR`] marks the child), and the parent checks the child's result.
+// Test code, helpers included: a failure should fail loudly (clippy.toml allows this only
+// inside #[test] functions).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -108,8 +111,9 @@ fn child(run: Chromium) {
         let username = mock.default_user().username().to_owned();
         let options = InteractiveBrowserCredentialOptions::default()
             .with_authority(mock.base_url())
-            .with_tenant_id("organizations")
-            .with_http_client(mock.http_client())
+            .with_disable_instance_discovery(true)
+            // Resolves the real Entra host names to the mock too: nothing leaves 127.0.0.1.
+            .with_http_client(mock.resolving_http_client())
             .with_timeout(Duration::from_secs(120));
         // No `with_browser`: the default opener, which runs $BROWSER.
         let credential = InteractiveBrowserCredential::new(options).unwrap();
@@ -149,8 +153,29 @@ fn child(run: Chromium) {
 
         // The token is the mock's, for the user who signed in on the page.
         let claims = mock.verify_token(token.token.secret()).unwrap();
-        assert_eq!(claims["preferred_username"], mock.default_user().username());
+        assert_eq!(claims["aud"], "https://graph.microsoft.com");
+        assert!(
+            [&claims["upn"], &claims["preferred_username"]]
+                .iter()
+                .any(|v| v.as_str() == Some(mock.default_user().username())),
+            "the token is for the user who signed in on the page: {claims}"
+        );
         assert_eq!(mock.count(Endpoint::Token), 1);
+        // Chromium itself loaded the authorize page and submitted the filled form.
+        for endpoint in [Endpoint::Authorize, Endpoint::SignIn] {
+            let request = mock.last_request(endpoint).unwrap();
+            let agent = request.header("user-agent").unwrap_or_default();
+            assert!(
+                agent.contains("HeadlessChrome"),
+                "{endpoint:?} from {agent}"
+            );
+        }
+        let sign_in = mock.last_request(Endpoint::SignIn).unwrap();
+        assert_eq!(sign_in.method(), "POST");
+        assert_eq!(
+            sign_in.form_param("login"),
+            Some(mock.default_user().username())
+        );
         // The browser showed the loopback server's success page.
         let href = shown["href"].as_str().unwrap();
         assert!(

@@ -15,7 +15,11 @@ use time::OffsetDateTime;
 
 const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const ENV: &str = "login.microsoftonline.com";
-const ALIASES: [&str; 3] = ["login.microsoftonline.com", "login.windows.net", "sts.windows.net"];
+const ALIASES: [&str; 3] = [
+    "login.microsoftonline.com",
+    "login.windows.net",
+    "sts.windows.net",
+];
 
 #[derive(Debug, Default)]
 struct MemKeyStore(Mutex<HashMap<String, Vec<u8>>>);
@@ -146,7 +150,13 @@ fn concurrent(c: &mut Criterion) {
                         let home = format!("{:08}-0000-0000-0000-000000000000.tenant", i % 100);
                         let scope = format!("api://resource-{}/.default", i / 100);
                         let scopes = [scope.as_str()];
-                        let q = AccessTokenQuery::new(CLIENT, &home, "organizations", &ALIASES, &scopes);
+                        let q = AccessTokenQuery::new(
+                            CLIENT,
+                            &home,
+                            "organizations",
+                            &ALIASES,
+                            &scopes,
+                        );
                         for _ in 0..iters {
                             black_box(cache.find_access_token(&q, now()));
                         }

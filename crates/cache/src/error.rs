@@ -81,7 +81,11 @@ impl CacheError {
         Self::Backend(source.into())
     }
 
-    pub(crate) fn io(operation: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        operation: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Self::Io {
             operation,
             path: path.into(),

@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use time::OffsetDateTime;
 use tracing::{debug, instrument};
 
+use crate::CacheError;
 use crate::backend::{CacheBackend, CacheVersion, Loaded};
 use crate::model::{AccountEntry, AppMetadataEntry, CacheDocument, IdTokenEntry};
 use crate::token_cache::{
     AccessTokenQuery, CachedAccessToken, CachedRefreshToken, Mutation, RefreshTokenQuery,
     TokenCache, TokenWrite,
 };
-use crate::CacheError;
 
 /// The token cache a credential uses: a [`TokenCache`] plus, optionally, a [`CacheBackend`]
 /// where the document is stored.
@@ -90,7 +90,8 @@ impl Cache {
     }
 
     /// The in-memory cache, as of the last load or write. Reading it directly skips the
-    /// reload check.
+    /// reload check; writing through it changes only memory (the next reload may replace it),
+    /// so write through this `Cache` to save.
     #[must_use]
     pub fn tokens(&self) -> &TokenCache {
         &self.tokens
@@ -155,9 +156,10 @@ impl Cache {
             let (mut doc, version) = match loaded {
                 Loaded::Unchanged => (tokens.document(), known.clone()),
                 Loaded::Missing => (CacheDocument::default(), None),
-                Loaded::Data { data, version } => {
-                    (CacheDocument::from_json_at(&data, &location)?, Some(version))
-                }
+                Loaded::Data { data, version } => (
+                    CacheDocument::from_json_at(&data, &location)?,
+                    Some(version),
+                ),
             };
             let changed = doc.apply(&mutation);
             let bytes = changed.then(|| doc.to_json());
@@ -237,7 +239,9 @@ impl Cache {
         realm: Option<&str>,
     ) -> Result<Option<Arc<AccountEntry>>, CacheError> {
         self.reload().await?;
-        Ok(self.tokens.find_account(home_account_id, environments, realm))
+        Ok(self
+            .tokens
+            .find_account(home_account_id, environments, realm))
     }
 
     /// The ID token of (client, account, realm).
@@ -289,7 +293,10 @@ impl Cache {
     ///
     /// # Errors
     /// As [`write_token_response`](Self::write_token_response).
-    pub async fn remove_refresh_token(&self, token: &CachedRefreshToken) -> Result<bool, CacheError> {
+    pub async fn remove_refresh_token(
+        &self,
+        token: &CachedRefreshToken,
+    ) -> Result<bool, CacheError> {
         self.mutate(Mutation::RemoveRefreshToken(token.key())).await
     }
 

@@ -66,9 +66,9 @@ pub use model::{
     CacheDocument, IdTokenEntry, RefreshTokenEntry, keys, section,
 };
 pub use persistent::{
-    FileBackend, KeyStore, KeyringKeyStore, TokenCachePersistenceOptions, CACHE_DIR_ENV,
+    CACHE_DIR_ENV, FileBackend, KeyStore, KeyringKeyStore, TokenCachePersistenceOptions,
 };
 pub use token_cache::{
-    AccessTokenQuery, AccountWrite, CachedAccessToken, CachedRefreshToken,
-    EXPIRY_BUFFER_SECONDS, RefreshTokenQuery, TokenCache, TokenWrite,
+    AccessTokenQuery, AccountWrite, CachedAccessToken, CachedRefreshToken, EXPIRY_BUFFER_SECONDS,
+    RefreshTokenQuery, TokenCache, TokenWrite,
 };

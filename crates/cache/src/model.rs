@@ -73,7 +73,12 @@ pub mod keys {
     /// `<home_account_id>-<environment>-idtoken-<client_id>-<realm>-`, lower-cased (empty target
     /// slot).
     #[must_use]
-    pub fn id_token(home_account_id: &str, environment: &str, client_id: &str, realm: &str) -> String {
+    pub fn id_token(
+        home_account_id: &str,
+        environment: &str,
+        client_id: &str,
+        realm: &str,
+    ) -> String {
         format!("{home_account_id}-{environment}-idtoken-{client_id}-{realm}-").to_lowercase()
     }
 
@@ -119,7 +124,9 @@ mod ts {
         })
     }
 
-    pub(super) fn deserialize_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    pub(super) fn deserialize_opt<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<i64>, D::Error> {
         let value = Value::deserialize(d)?;
         match value {
             Value::Null => Ok(None),

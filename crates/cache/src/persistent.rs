@@ -591,6 +591,31 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<CacheVersion, CacheError> {
     result
 }
 
+/// Temporary files are only created under the lock: one found while holding it was left by
+/// a writer that died mid-write. Removes them (best effort).
+fn remove_stale_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let mut prefix = name.to_os_string();
+    prefix.push(".tmp-");
+    let prefix = prefix.to_string_lossy().into_owned();
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            debug!(file = %entry.path().display(), "removing a temporary file left by an interrupted write");
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// An exclusive lock on `<cache>.lockfile`, held while the value lives; the file is deleted on
 /// release (MSAL's extensions wait for it to disappear).
 struct FileLock {
@@ -683,6 +708,7 @@ impl CacheBackend for FileBackend {
         let (lock, loaded) = blocking(move || {
             create_dir(&path)?;
             let lock = FileLock::acquire(&lock_path)?;
+            remove_stale_temp_files(&path);
             let loaded = read_file(&path, &read_mode, known.as_ref(), false)?;
             Ok((lock, loaded))
         })

@@ -168,9 +168,7 @@ impl CachedAccessToken {
     /// back to this one if that fails (what MSAL Python and .NET do).
     #[must_use]
     pub fn should_refresh(&self, now: OffsetDateTime) -> bool {
-        self.0
-            .refresh_on
-            .is_some_and(|r| r <= now.unix_timestamp())
+        self.0.refresh_on.is_some_and(|r| r <= now.unix_timestamp())
     }
 
     /// The token type (`Bearer` when the entry has none).
@@ -526,13 +524,20 @@ pub(crate) enum Mutation<'a> {
 /// Inserts `entry` under `key`, replacing an entry whose key differs only in case (MSAL Go's
 /// upgrade of mixed-case v1 keys).
 fn put<T>(section: &mut Section<T>, key: String, entry: T) {
-    if section.keys().any(|k| **k != *key && k.eq_ignore_ascii_case(&key)) {
+    if section
+        .keys()
+        .any(|k| **k != *key && k.eq_ignore_ascii_case(&key))
+    {
         section.retain(|k, _| **k == *key || !k.eq_ignore_ascii_case(&key));
     }
     section.insert(Arc::from(key), Slot::Typed(Arc::new(entry)));
 }
 
-fn existing_extra<T>(section: &Section<T>, key: &str, extra: impl Fn(&T) -> &Map<String, serde_json::Value>) -> Map<String, serde_json::Value> {
+fn existing_extra<T>(
+    section: &Section<T>,
+    key: &str,
+    extra: impl Fn(&T) -> &Map<String, serde_json::Value>,
+) -> Map<String, serde_json::Value> {
     match section.get(key) {
         Some(Slot::Typed(t)) => extra(t).clone(),
         _ => Map::new(),
@@ -664,6 +669,15 @@ impl CacheDocument {
             );
         }
 
+        tracing::debug!(
+            client_id = client,
+            environment = env,
+            realm,
+            access_token = w.access_token.is_some() && w.expires_in > EXPIRY_BUFFER_SECONDS,
+            refresh_token = w.refresh_token.is_some() && !home.is_empty(),
+            family_id = w.family_id.as_deref(),
+            "token response written to the cache"
+        );
         let key = keys::app_metadata(env, client);
         let extra = existing_extra(&self.app_metadata, &key, |m| &m.extra);
         put(
@@ -684,10 +698,12 @@ impl CacheDocument {
         let before = self.len();
         let env_ok = |e: &str| env_matches(e, environments);
         self.refresh_tokens.retain(|_, slot| match slot {
-            Slot::Typed(rt) => !(eq_ci(&rt.home_account_id, home)
-                && env_ok(&rt.environment)
-                && (eq_ci(&rt.client_id, client_id)
-                    || rt.family_id.as_deref().is_some_and(|f| !f.is_empty()))),
+            Slot::Typed(rt) => {
+                !(eq_ci(&rt.home_account_id, home)
+                    && env_ok(&rt.environment)
+                    && (eq_ci(&rt.client_id, client_id)
+                        || rt.family_id.as_deref().is_some_and(|f| !f.is_empty())))
+            }
             Slot::Raw(_) => true,
         });
         self.access_tokens.retain(|_, slot| match slot {

@@ -17,7 +17,11 @@ const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const OTHER_CLIENT: &str = "1950a258-227b-4e31-a9cf-717495945fc2";
 const HOME: &str = "uid.utid";
 const ENV: &str = "login.microsoftonline.com";
-const ALIASES: [&str; 3] = ["login.microsoftonline.com", "login.windows.net", "sts.windows.net"];
+const ALIASES: [&str; 3] = [
+    "login.microsoftonline.com",
+    "login.windows.net",
+    "sts.windows.net",
+];
 
 fn t0() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
@@ -44,7 +48,10 @@ fn access_tokens_match_aliases_realm_and_scope_subsets() {
     // Any subset of the granted scopes, any case.
     for scopes in [
         &["https://graph.microsoft.com/user.read"][..],
-        &["HTTPS://GRAPH.MICROSOFT.COM/MAIL.READ", "https://graph.microsoft.com/User.Read"],
+        &[
+            "HTTPS://GRAPH.MICROSOFT.COM/MAIL.READ",
+            "https://graph.microsoft.com/User.Read",
+        ],
         &["openid"],
     ] {
         let hit = cache.find_access_token(&query("organizations", scopes), now);
@@ -53,12 +60,26 @@ fn access_tokens_match_aliases_realm_and_scope_subsets() {
     // A scope that was not granted misses.
     assert!(
         cache
-            .find_access_token(&query("organizations", &["https://graph.microsoft.com/User.Read", "Files.Read"]), now)
+            .find_access_token(
+                &query(
+                    "organizations",
+                    &["https://graph.microsoft.com/User.Read", "Files.Read"]
+                ),
+                now
+            )
             .is_none()
     );
     // Realm must match (ignoring case).
-    assert!(cache.find_access_token(&query("contoso.com", &["openid"]), now).is_none());
-    assert!(cache.find_access_token(&query("ORGANIZATIONS", &["openid"]), now).is_some());
+    assert!(
+        cache
+            .find_access_token(&query("contoso.com", &["openid"]), now)
+            .is_none()
+    );
+    assert!(
+        cache
+            .find_access_token(&query("ORGANIZATIONS", &["openid"]), now)
+            .is_some()
+    );
     // The environment must be one of the aliases.
     let other_cloud = ["login.microsoftonline.us"];
     let q = AccessTokenQuery::new(CLIENT, HOME, "organizations", &other_cloud, &["openid"]);
@@ -71,7 +92,11 @@ fn access_tokens_match_aliases_realm_and_scope_subsets() {
             .with_access_token("alias-at", 3600),
         t0(),
     );
-    assert!(cache2.find_access_token(&query("organizations", &["s"]), now).is_some());
+    assert!(
+        cache2
+            .find_access_token(&query("organizations", &["s"]), now)
+            .is_some()
+    );
     // Client and account must match.
     let q = AccessTokenQuery::new(OTHER_CLIENT, HOME, "organizations", &ALIASES, &["openid"]);
     assert!(cache.find_access_token(&q, now).is_none());
@@ -83,10 +108,15 @@ fn access_tokens_match_aliases_realm_and_scope_subsets() {
 fn the_target_is_the_granted_scope_sorted_else_the_requested_one() {
     let cache = TokenCache::new();
     cache.write_token_response(
-        &write(&["b", "a"]).with_granted_scope(Some("z y")).with_access_token("at1", 3600),
+        &write(&["b", "a"])
+            .with_granted_scope(Some("z y"))
+            .with_access_token("at1", 3600),
         t0(),
     );
-    cache.write_token_response(&write(&["d", "c", "d"]).with_access_token("at2", 3600), t0());
+    cache.write_token_response(
+        &write(&["d", "c", "d"]).with_access_token("at2", 3600),
+        t0(),
+    );
     let targets: Vec<String> = cache
         .document()
         .access_tokens()
@@ -95,8 +125,16 @@ fn the_target_is_the_granted_scope_sorted_else_the_requested_one() {
     assert!(targets.contains(&"y z".to_owned()), "{targets:?}");
     assert!(targets.contains(&"c d".to_owned()), "{targets:?}");
     // The requested-but-not-granted scope is not a hit.
-    assert!(cache.find_access_token(&query("organizations", &["a"]), t0()).is_none());
-    assert!(cache.find_access_token(&query("organizations", &["y"]), t0()).is_some());
+    assert!(
+        cache
+            .find_access_token(&query("organizations", &["a"]), t0())
+            .is_none()
+    );
+    assert!(
+        cache
+            .find_access_token(&query("organizations", &["y"]), t0())
+            .is_some()
+    );
 }
 
 #[test]
@@ -112,8 +150,16 @@ fn expiry_window_is_five_minutes_and_refresh_on_is_kept() {
     let q = query("organizations", &["s"]);
     let expires = t0() + Duration::seconds(3600);
     // Valid until five minutes before expiry, expired from then on.
-    assert!(cache.find_access_token(&q, expires - Duration::seconds(301)).is_some());
-    assert!(cache.find_access_token(&q, expires - Duration::seconds(300)).is_none());
+    assert!(
+        cache
+            .find_access_token(&q, expires - Duration::seconds(301))
+            .is_some()
+    );
+    assert!(
+        cache
+            .find_access_token(&q, expires - Duration::seconds(300))
+            .is_none()
+    );
     assert!(cache.find_access_token(&q, expires).is_none());
 
     let hit = cache.find_access_token(&q, t0()).unwrap();
@@ -124,7 +170,10 @@ fn expiry_window_is_five_minutes_and_refresh_on_is_kept() {
     let info = hit.to_access_token_info();
     assert_eq!(info.refresh_on, hit.refresh_on());
     assert_eq!(info.token_type, "Bearer");
-    assert_eq!(hit.entry().extended_expires_on, Some(t0().unix_timestamp() + 7200));
+    assert_eq!(
+        hit.entry().extended_expires_on,
+        Some(t0().unix_timestamp() + 7200)
+    );
     assert_eq!(hit.entry().cached_at, Some(t0().unix_timestamp()));
 
     // A token valid for five minutes or less is never cached.
@@ -141,19 +190,34 @@ fn the_newest_of_several_matching_tokens_wins_and_token_types_do_not_mix() {
     cache.write_token_response(&write(&["a", "b"]).with_access_token("ab", 3600), t0());
     cache.write_token_response(&write(&["a"]).with_access_token("a", 7200), t0());
     cache.write_token_response(
-        &write(&["a", "c"]).with_access_token("pop", 9000).with_token_type(Some("pop")),
+        &write(&["a", "c"])
+            .with_access_token("pop", 9000)
+            .with_token_type(Some("pop")),
         t0(),
     );
-    let hit = cache.find_access_token(&query("organizations", &["a"]), t0()).unwrap();
+    let hit = cache
+        .find_access_token(&query("organizations", &["a"]), t0())
+        .unwrap();
     assert_eq!(hit.secret().secret(), "a");
-    let hit = cache.find_access_token(&query("organizations", &["b"]), t0()).unwrap();
+    let hit = cache
+        .find_access_token(&query("organizations", &["b"]), t0())
+        .unwrap();
     assert_eq!(hit.secret().secret(), "ab");
-    assert!(cache.find_access_token(&query("organizations", &["c"]), t0()).is_none());
+    assert!(
+        cache
+            .find_access_token(&query("organizations", &["c"]), t0())
+            .is_none()
+    );
     let q = query("organizations", &["c"]).with_token_type(Some("PoP"));
-    assert_eq!(cache.find_access_token(&q, t0()).unwrap().secret().secret(), "pop");
+    assert_eq!(
+        cache.find_access_token(&q, t0()).unwrap().secret().secret(),
+        "pop"
+    );
     // A second write for the same scopes replaces the first.
     cache.write_token_response(&write(&["a"]).with_access_token("a2", 7200), t0());
-    let hit = cache.find_access_token(&query("organizations", &["a"]), t0()).unwrap();
+    let hit = cache
+        .find_access_token(&query("organizations", &["a"]), t0())
+        .unwrap();
     assert_eq!(hit.secret().secret(), "a2");
     assert_eq!(cache.document().access_tokens().count(), 3);
 }
@@ -166,7 +230,10 @@ fn writes_follow_msal_rules() {
             .with_access_token("at", 3600)
             .with_refresh_token("rt", Some("1"))
             .with_id_token("idt")
-            .with_account(AccountWrite::new("oid", "alice@contoso.com").with_account_source("authorization_code")),
+            .with_account(
+                AccountWrite::new("oid", "alice@contoso.com")
+                    .with_account_source("authorization_code"),
+            ),
         t0(),
     );
     let doc = cache.document();
@@ -174,14 +241,20 @@ fn writes_follow_msal_rules() {
     let rt = &json["RefreshToken"][keys::refresh_token(HOME, ENV, CLIENT)];
     assert_eq!(rt["family_id"], "1");
     assert_eq!(rt["credential_type"], "RefreshToken");
-    assert_eq!(rt["last_modification_time"], t0().unix_timestamp().to_string());
+    assert_eq!(
+        rt["last_modification_time"],
+        t0().unix_timestamp().to_string()
+    );
     let meta = &json["AppMetadata"][keys::app_metadata(ENV, CLIENT)];
     assert_eq!(meta["family_id"], "1");
     let account = &json["Account"][keys::account(HOME, ENV, "organizations")];
     assert_eq!(account["username"], "alice@contoso.com");
     assert_eq!(account["authority_type"], "MSSTS");
     assert_eq!(account["account_source"], "authorization_code");
-    assert_eq!(json["IdToken"][keys::id_token(HOME, ENV, CLIENT, "organizations")]["secret"], "idt");
+    assert_eq!(
+        json["IdToken"][keys::id_token(HOME, ENV, CLIENT, "organizations")]["secret"],
+        "idt"
+    );
     let at = &json["AccessToken"][keys::access_token(HOME, ENV, CLIENT, "organizations", "s")];
     assert_eq!(at["token_type"], "Bearer");
     assert_eq!(at["expires_on"], (t0().unix_timestamp() + 3600).to_string());
@@ -196,11 +269,21 @@ fn writes_follow_msal_rules() {
         t0(),
     );
     let doc = cache.document();
-    assert_eq!((doc.access_tokens().count(), doc.refresh_tokens().count(), doc.id_tokens().count(), doc.app_metadata().count()), (1, 0, 0, 1));
+    assert_eq!(
+        (
+            doc.access_tokens().count(),
+            doc.refresh_tokens().count(),
+            doc.id_tokens().count(),
+            doc.app_metadata().count()
+        ),
+        (1, 0, 0, 1)
+    );
     let q = AccessTokenQuery::new(CLIENT, "", "tenant", &ALIASES, &["s"]);
     assert!(cache.find_access_token(&q, t0()).is_some());
     // Secrets never show in Debug.
-    let w = write(&["s"]).with_access_token("SECRET-AT", 3600).with_refresh_token("SECRET-RT", None::<String>);
+    let w = write(&["s"])
+        .with_access_token("SECRET-AT", 3600)
+        .with_refresh_token("SECRET-RT", None::<String>);
     assert!(!format!("{w:?} {cache:?}").contains("SECRET"));
 }
 
@@ -222,9 +305,18 @@ fn family_refresh_tokens_follow_msal_python_order() {
     assert_eq!(found[0].family_id(), Some("1"));
 
     // Our app gets its own non-family token: now known outside any family, only its own.
-    cache.write_token_response(&write(&["s"]).with_refresh_token("own", None::<String>), t0());
+    cache.write_token_response(
+        &write(&["s"]).with_refresh_token("own", None::<String>),
+        t0(),
+    );
     let found = cache.find_refresh_tokens(&rtq(CLIENT));
-    assert_eq!(found.iter().map(|r| r.secret().secret()).collect::<Vec<_>>(), ["own"]);
+    assert_eq!(
+        found
+            .iter()
+            .map(|r| r.secret().secret())
+            .collect::<Vec<_>>(),
+        ["own"]
+    );
 
     // Our app is a family member: the family token first, then its own.
     cache.write_token_response(
@@ -235,9 +327,21 @@ fn family_refresh_tokens_follow_msal_python_order() {
     let secrets: Vec<&str> = found.iter().map(|r| r.secret().secret()).collect();
     assert_eq!(secrets, ["own-family", "frt"], "newest family token first");
     // No account, no refresh token.
-    assert!(cache.find_refresh_tokens(&RefreshTokenQuery::new(CLIENT, "", &ALIASES)).is_empty());
+    assert!(
+        cache
+            .find_refresh_tokens(&RefreshTokenQuery::new(CLIENT, "", &ALIASES))
+            .is_empty()
+    );
     // Environment must match.
-    assert!(cache.find_refresh_token(&RefreshTokenQuery::new(CLIENT, HOME, &["login.microsoftonline.us"])).is_none());
+    assert!(
+        cache
+            .find_refresh_token(&RefreshTokenQuery::new(
+                CLIENT,
+                HOME,
+                &["login.microsoftonline.us"]
+            ))
+            .is_none()
+    );
 }
 
 #[test]
@@ -254,7 +358,12 @@ fn refresh_tokens_are_replaced_and_removed() {
     let old = cache.find_refresh_token(&rtq).unwrap();
     assert_eq!(old.key(), "py-key");
     // Redeeming it gives a new one, which replaces it.
-    cache.write_token_response(&write(&["s"]).with_refresh_token("new", None::<String>).replacing_refresh_token(&old), t0());
+    cache.write_token_response(
+        &write(&["s"])
+            .with_refresh_token("new", None::<String>)
+            .replacing_refresh_token(&old),
+        t0(),
+    );
     let all = cache.find_refresh_tokens(&rtq);
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].secret().secret(), "new");
@@ -273,7 +382,11 @@ fn mixed_case_keys_are_replaced_not_duplicated() {
         "realm": "organizations", "target": "s", "expires_on": "9999999999"}}}}}}"#
     );
     let cache = TokenCache::from_document(CacheDocument::from_json(doc.as_bytes()).unwrap());
-    assert!(cache.find_access_token(&query("organizations", &["S"]), t0()).is_some());
+    assert!(
+        cache
+            .find_access_token(&query("organizations", &["S"]), t0())
+            .is_some()
+    );
     cache.write_token_response(&write(&["s"]).with_access_token("new", 3600), t0());
     let doc = cache.document();
     let keys: Vec<&str> = doc.access_tokens().map(|(k, _)| k).collect();
@@ -312,7 +425,10 @@ fn remove_account_signs_out_of_this_client_and_the_family() {
     assert!(cache.find_account(HOME, &ALIASES, None).is_some());
     assert!(cache.remove_account(HOME, &ALIASES, CLIENT));
     let doc = cache.document();
-    let rts: Vec<&str> = doc.refresh_tokens().map(|(_, r)| r.secret.secret()).collect();
+    let rts: Vec<&str> = doc
+        .refresh_tokens()
+        .map(|(_, r)| r.secret.secret())
+        .collect();
     assert_eq!(rts, ["unrelated"]);
     assert_eq!(doc.access_tokens().count(), 1, "bob's token stays");
     assert_eq!(doc.id_tokens().count(), 0);
@@ -346,7 +462,10 @@ fn ten_thousand_entries_are_indexed_and_found() {
         let scope = format!("API://APP{}/.default", i / 100);
         let scopes = ["openid", scope.as_str()];
         let q = AccessTokenQuery::new(CLIENT, &home, "organizations", &ALIASES, &scopes);
-        assert_eq!(cache.find_access_token(&q, t0()).unwrap().secret().secret(), format!("at{i}"));
+        assert_eq!(
+            cache.find_access_token(&q, t0()).unwrap().secret().secret(),
+            format!("at{i}")
+        );
     }
     let scopes = ["api://app100/.default"];
     let q = AccessTokenQuery::new(CLIENT, "user0.utid", "organizations", &ALIASES, &scopes);
@@ -363,7 +482,10 @@ fn readers_on_many_threads_see_whole_snapshots_while_a_writer_writes() {
             s.spawn(move || {
                 for i in 0..200 {
                     let scope = format!("scope{i}");
-                    cache.write_token_response(&write(&[scope.as_str()]).with_access_token(format!("at{i}"), 3600), t0());
+                    cache.write_token_response(
+                        &write(&[scope.as_str()]).with_access_token(format!("at{i}"), 3600),
+                        t0(),
+                    );
                 }
             })
         };
@@ -372,7 +494,8 @@ fn readers_on_many_threads_see_whole_snapshots_while_a_writer_writes() {
                 let cache = Arc::clone(&cache);
                 s.spawn(move || {
                     for _ in 0..2_000 {
-                        let hit = cache.find_access_token(&query("organizations", &["stable"]), t0());
+                        let hit =
+                            cache.find_access_token(&query("organizations", &["stable"]), t0());
                         assert_eq!(hit.unwrap().secret().secret(), "stable");
                     }
                 })
@@ -391,26 +514,49 @@ async fn caches_sharing_a_backend_see_each_other_s_writes() {
     let backend = Arc::new(MemoryBackend::new());
     let a = Cache::with_backend(backend.clone());
     let b = Cache::with_backend(backend.clone());
-    a.write_token_response(&write(&["s"]).with_access_token("from-a", 3600), t0()).await.unwrap();
-    b.write_token_response(&write(&["t"]).with_access_token("from-b", 3600), t0()).await.unwrap();
+    a.write_token_response(&write(&["s"]).with_access_token("from-a", 3600), t0())
+        .await
+        .unwrap();
+    b.write_token_response(&write(&["t"]).with_access_token("from-b", 3600), t0())
+        .await
+        .unwrap();
     // a reloads before reading and sees b's token; b's write kept a's.
-    let hit = a.find_access_token(&query("organizations", &["t"]), t0()).await.unwrap();
+    let hit = a
+        .find_access_token(&query("organizations", &["t"]), t0())
+        .await
+        .unwrap();
     assert_eq!(hit.unwrap().secret().secret(), "from-b");
-    let hit = b.find_access_token(&query("organizations", &["s"]), t0()).await.unwrap();
+    let hit = b
+        .find_access_token(&query("organizations", &["s"]), t0())
+        .await
+        .unwrap();
     assert_eq!(hit.unwrap().secret().secret(), "from-a");
     let stored = CacheDocument::from_json(&backend.data().unwrap()).unwrap();
     assert_eq!(stored.access_tokens().count(), 2);
     // Removing through one is seen by the other.
     a.clear().await.unwrap();
-    assert!(b.find_access_token(&query("organizations", &["s"]), t0()).await.unwrap().is_none());
+    assert!(
+        b.find_access_token(&query("organizations", &["s"]), t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
 async fn a_corrupt_store_is_an_error_and_is_not_overwritten() {
-    let backend = Arc::new(MemoryBackend::with_data(b"{\"AccessToken\": {trunc".to_vec()));
+    let backend = Arc::new(MemoryBackend::with_data(
+        b"{\"AccessToken\": {trunc".to_vec(),
+    ));
     let cache = Cache::with_backend(backend.clone());
-    let err = cache.find_access_token(&query("organizations", &["s"]), t0()).await.unwrap_err();
-    assert!(matches!(err, entra_cache::CacheError::Corrupt { .. }), "{err:?}");
+    let err = cache
+        .find_access_token(&query("organizations", &["s"]), t0())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, entra_cache::CacheError::Corrupt { .. }),
+        "{err:?}"
+    );
     let err = cache
         .write_token_response(&write(&["s"]).with_access_token("at", 3600), t0())
         .await
@@ -421,4 +567,21 @@ async fn a_corrupt_store_is_an_error_and_is_not_overwritten() {
     let core: entra_core::Error = err.into();
     assert!(core.is_client_authentication());
     assert!(core.to_string().contains("move or delete it"), "{core}");
+}
+
+#[test]
+fn caches_and_their_futures_can_cross_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    let cache = Cache::in_memory();
+    send_sync(&cache);
+    send_sync(&TokenCache::new());
+    let w = write(&["s"]);
+    let aliases = vec![ENV.to_owned()];
+    let scopes = ["s"];
+    let q = AccessTokenQuery::new(CLIENT, HOME, "organizations", &aliases, &scopes);
+    send(cache.write_token_response(&w, t0()));
+    send(cache.find_access_token(&q, t0()));
+    send(cache.find_refresh_tokens(&RefreshTokenQuery::new(CLIENT, HOME, &aliases)));
+    send(cache.clear());
 }

@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use entra_cache::{
-    AccessTokenQuery, BoxError, Cache, CacheDocument, CacheError, FileBackend,
-    KeyStore, KeyringKeyStore, TokenCachePersistenceOptions, TokenWrite,
+    AccessTokenQuery, BoxError, Cache, CacheDocument, CacheError, FileBackend, KeyStore,
+    KeyringKeyStore, TokenCachePersistenceOptions, TokenWrite,
 };
 use time::OffsetDateTime;
 
@@ -101,7 +101,10 @@ fn backend(path: &Path, keys: Arc<dyn KeyStore>) -> FileBackend {
 
 /// An encrypted backend whose key the processes of a test share through a file.
 fn shared_backend(dir: &Path) -> FileBackend {
-    backend(&dir.join("msal.cache.nocae"), Arc::new(FileKeyStore(dir.join("test.key"))))
+    backend(
+        &dir.join("msal.cache.nocae"),
+        Arc::new(FileKeyStore(dir.join("test.key"))),
+    )
 }
 
 /// A plaintext backend (what the lock protects does not depend on encryption, and unoptimised
@@ -132,7 +135,10 @@ async fn encrypted_cache_round_trips_across_processes_and_is_unreadable_without_
     let cache = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
     // Lazy: nothing exists before the first operation.
     assert!(!dir.path().join("sub").exists());
-    cache.write_token_response(&write("s", "SECRET-AT-1"), now()).await.unwrap();
+    cache
+        .write_token_response(&write("s", "SECRET-AT-1"), now())
+        .await
+        .unwrap();
 
     let raw = std::fs::read(&path).unwrap();
     assert!(raw.starts_with(b"entra-rs encrypted token cache v1\n"));
@@ -153,7 +159,10 @@ async fn encrypted_cache_round_trips_across_processes_and_is_unreadable_without_
     let wrong = Cache::with_backend(Arc::new(backend(&path, other_key)));
     let err = wrong.reload().await.unwrap_err();
     assert!(matches!(err, CacheError::Undecryptable { .. }), "{err:?}");
-    let err = wrong.write_token_response(&write("t", "x"), now()).await.unwrap_err();
+    let err = wrong
+        .write_token_response(&write("t", "x"), now())
+        .await
+        .unwrap_err();
     assert!(matches!(err, CacheError::Undecryptable { .. }), "{err:?}");
     // No key at all (the keyring was reset): no new key is made over an encrypted file.
     let empty = Cache::with_backend(Arc::new(backend(&path, Arc::new(MemKeyStore::default()))));
@@ -167,7 +176,10 @@ async fn encrypted_cache_round_trips_across_processes_and_is_unreadable_without_
     tampered[last] ^= 1;
     std::fs::write(&path, &tampered).unwrap();
     let fresh = Cache::with_backend(Arc::new(backend(&path, keys)));
-    assert!(matches!(fresh.reload().await.unwrap_err(), CacheError::Undecryptable { .. }));
+    assert!(matches!(
+        fresh.reload().await.unwrap_err(),
+        CacheError::Undecryptable { .. }
+    ));
 }
 
 #[tokio::test]
@@ -175,10 +187,24 @@ async fn no_usable_keyring_is_a_typed_error_naming_the_option() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("msal.cache.nocae");
     let cache = Cache::with_backend(Arc::new(backend(&path, Arc::new(NoKeyring))));
-    let err = cache.write_token_response(&write("s", "at"), now()).await.unwrap_err();
-    assert!(matches!(err, CacheError::KeyringUnavailable { .. }), "{err:?}");
-    assert!(err.to_string().contains("allow_unencrypted_storage"), "{err}");
-    assert!(std::error::Error::source(&err).unwrap().to_string().contains("ServiceUnknown"));
+    let err = cache
+        .write_token_response(&write("s", "at"), now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CacheError::KeyringUnavailable { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("allow_unencrypted_storage"),
+        "{err}"
+    );
+    assert!(
+        std::error::Error::source(&err)
+            .unwrap()
+            .to_string()
+            .contains("ServiceUnknown")
+    );
     let err = cache.reload().await.unwrap_err();
     assert!(matches!(err, CacheError::KeyringUnavailable { .. }));
     assert!(!path.exists(), "nothing written in plaintext");
@@ -194,17 +220,24 @@ async fn plaintext_fallback_writes_msal_s_own_json() {
     let b = backend(&path, Arc::new(NoKeyring)).with_allow_unencrypted_storage(true);
     assert!(!b.is_encrypted().await.unwrap());
     let cache = Cache::with_backend(Arc::new(b));
-    cache.write_token_response(&write("s", "plain-at"), now()).await.unwrap();
+    cache
+        .write_token_response(&write("s", "plain-at"), now())
+        .await
+        .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("{\n    \"AccessToken\": {"), "{text}");
     let doc = CacheDocument::from_json(text.as_bytes()).unwrap();
-    assert_eq!(doc.access_tokens().next().unwrap().1.secret.secret(), "plain-at");
+    assert_eq!(
+        doc.access_tokens().next().unwrap().1.secret.secret(),
+        "plain-at"
+    );
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
 
     // A file MSAL Python wrote there is read as is.
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/msal-python-cache.json"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/msal-python-cache.json"),
         &path,
     )
     .unwrap();
@@ -220,11 +253,17 @@ async fn a_plaintext_cache_is_read_then_encrypted_by_the_next_write() {
     let plain = Cache::with_backend(Arc::new(
         backend(&path, Arc::new(NoKeyring)).with_allow_unencrypted_storage(true),
     ));
-    plain.write_token_response(&write("s", "old-at"), now()).await.unwrap();
+    plain
+        .write_token_response(&write("s", "old-at"), now())
+        .await
+        .unwrap();
     // Now a keyring is usable.
     let cache = Cache::with_backend(Arc::new(backend(&path, Arc::new(MemKeyStore::default()))));
     assert_eq!(lookup(&cache, "s").await.as_deref(), Some("old-at"));
-    cache.write_token_response(&write("t", "new-at"), now()).await.unwrap();
+    cache
+        .write_token_response(&write("t", "new-at"), now())
+        .await
+        .unwrap();
     let raw = std::fs::read(&path).unwrap();
     assert!(raw.starts_with(b"entra-rs encrypted"));
     assert!(!contains(&raw, b"old-at"));
@@ -237,7 +276,9 @@ async fn corrupt_truncated_and_foreign_files_are_errors_and_left_alone() {
     let path = dir.path().join("msal.cache.nocae");
     let keys: Arc<dyn KeyStore> = Arc::new(MemKeyStore::default());
     let good = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
-    good.write_token_response(&write("s", "at"), now()).await.unwrap();
+    good.write_token_response(&write("s", "at"), now())
+        .await
+        .unwrap();
     let sealed = std::fs::read(&path).unwrap();
 
     let cases: Vec<(&str, Vec<u8>)> = vec![
@@ -251,16 +292,29 @@ async fn corrupt_truncated_and_foreign_files_are_errors_and_left_alone() {
         let cache = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
         let err = cache.reload().await.unwrap_err();
         assert!(matches!(err, CacheError::Corrupt { .. }), "{what}: {err:?}");
-        assert!(err.to_string().contains(&path.display().to_string()), "{what}: {err}");
-        let err = cache.write_token_response(&write("t", "x"), now()).await.unwrap_err();
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{what}: {err}"
+        );
+        let err = cache
+            .write_token_response(&write("t", "x"), now())
+            .await
+            .unwrap_err();
         assert!(matches!(err, CacheError::Corrupt { .. }), "{what}: {err:?}");
-        assert_eq!(std::fs::read(&path).unwrap(), content, "{what}: never overwritten");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            content,
+            "{what}: never overwritten"
+        );
     }
     // An empty file (MSAL's change-signal file) is an empty cache.
     std::fs::write(&path, b"").unwrap();
     let cache = Cache::with_backend(Arc::new(backend(&path, keys)));
     assert_eq!(lookup(&cache, "s").await, None);
-    cache.write_token_response(&write("s", "at2"), now()).await.unwrap();
+    cache
+        .write_token_response(&write("s", "at2"), now())
+        .await
+        .unwrap();
     assert_eq!(lookup(&cache, "s").await.as_deref(), Some("at2"));
 }
 
@@ -269,8 +323,14 @@ async fn caches_on_one_file_see_each_other_and_cae_is_kept_apart() {
     let dir = tempfile::tempdir().unwrap();
     let options = TokenCachePersistenceOptions::default().with_directory(dir.path().join("ids"));
     assert_eq!(options.name, "msal.cache");
-    assert_eq!(options.path(false).unwrap(), dir.path().join("ids/msal.cache.nocae"));
-    assert_eq!(options.path(true).unwrap(), dir.path().join("ids/msal.cache.cae"));
+    assert_eq!(
+        options.path(false).unwrap(),
+        dir.path().join("ids/msal.cache.nocae")
+    );
+    assert_eq!(
+        options.path(true).unwrap(),
+        dir.path().join("ids/msal.cache.cae")
+    );
     let nocae_backend = options.backend(false).unwrap();
     assert_eq!(
         nocae_backend.lock_path(),
@@ -279,20 +339,23 @@ async fn caches_on_one_file_see_each_other_and_cae_is_kept_apart() {
     assert!(options.clone().with_name("a/b").path(false).is_err());
 
     let keys: Arc<dyn KeyStore> = Arc::new(MemKeyStore::default());
-    let make = |cae| {
-        Cache::with_backend(Arc::new(
-            backend(&options.path(cae).unwrap(), keys.clone()),
-        ))
-    };
+    let make =
+        |cae| Cache::with_backend(Arc::new(backend(&options.path(cae).unwrap(), keys.clone())));
     let (a, b, cae) = (make(false), make(false), make(true));
-    a.write_token_response(&write("s", "from-a"), now()).await.unwrap();
+    a.write_token_response(&write("s", "from-a"), now())
+        .await
+        .unwrap();
     assert_eq!(lookup(&b, "s").await.as_deref(), Some("from-a"));
-    b.write_token_response(&write("t", "from-b"), now()).await.unwrap();
+    b.write_token_response(&write("t", "from-b"), now())
+        .await
+        .unwrap();
     assert_eq!(lookup(&a, "t").await.as_deref(), Some("from-b"));
     assert_eq!(lookup(&a, "s").await.as_deref(), Some("from-a"));
     // The CAE cache is another file.
     assert_eq!(lookup(&cae, "s").await, None);
-    cae.write_token_response(&write("s", "cae-at"), now()).await.unwrap();
+    cae.write_token_response(&write("s", "cae-at"), now())
+        .await
+        .unwrap();
     assert_eq!(lookup(&a, "s").await.as_deref(), Some("from-a"));
     // Deleting the file empties the caches that read it.
     std::fs::remove_file(options.path(false).unwrap()).unwrap();
@@ -319,12 +382,22 @@ async fn os_keyring_keeps_the_key() {
         Err(e) => panic!("{e:?}"),
     }
     let cache = Cache::with_backend(Arc::new(b));
-    cache.write_token_response(&write("s", "keyring-at"), now()).await.unwrap();
-    assert!(std::fs::read(&path).unwrap().starts_with(b"entra-rs encrypted"));
+    cache
+        .write_token_response(&write("s", "keyring-at"), now())
+        .await
+        .unwrap();
+    assert!(
+        std::fs::read(&path)
+            .unwrap()
+            .starts_with(b"entra-rs encrypted")
+    );
     let fresh = Cache::with_backend(Arc::new(FileBackend::new(&path)));
     assert_eq!(lookup(&fresh, "s").await.as_deref(), Some("keyring-at"));
     // The key is really in the keyring: 32 bytes under the file's path.
-    let key = KeyringKeyStore.get(&path.to_string_lossy()).unwrap().unwrap();
+    let key = KeyringKeyStore
+        .get(&path.to_string_lossy())
+        .unwrap()
+        .unwrap();
     assert_eq!(key.len(), 32);
     // Clean up the test's keyring item.
     let entry = keyring::Entry::new("entra-rs.token-cache", &path.to_string_lossy()).unwrap();
@@ -359,7 +432,10 @@ async fn two_processes_writing_500_entries_each_lose_none() {
         let cache = Cache::with_backend(Arc::new(plain_backend(&dir)));
         for i in 0..N {
             cache
-                .write_token_response(&write(&format!("{prefix}{i}"), &format!("{prefix}-at-{i}")), now())
+                .write_token_response(
+                    &write(&format!("{prefix}{i}"), &format!("{prefix}-at-{i}")),
+                    now(),
+                )
                 .await
                 .unwrap();
         }
@@ -367,8 +443,14 @@ async fn two_processes_writing_500_entries_each_lose_none() {
     }
     let dir = tempfile::tempdir().unwrap();
     let test = "two_processes_writing_500_entries_each_lose_none";
-    let mut a = child(test, "writer", dir.path(), "a").stdout(Stdio::null()).spawn().unwrap();
-    let mut b = child(test, "writer", dir.path(), "b").stdout(Stdio::null()).spawn().unwrap();
+    let mut a = child(test, "writer", dir.path(), "a")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut b = child(test, "writer", dir.path(), "b")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     assert!(a.wait().unwrap().success());
     assert!(b.wait().unwrap().success());
 
@@ -420,8 +502,14 @@ async fn a_process_killed_mid_write_leaves_a_readable_cache() {
         ));
     }
     doc.push_str("}}");
-    cache.import(CacheDocument::from_json(doc.as_bytes()).unwrap()).await.unwrap();
-    cache.write_token_response(&write("seed", "seed-at"), now()).await.unwrap();
+    cache
+        .import(CacheDocument::from_json(doc.as_bytes()).unwrap())
+        .await
+        .unwrap();
+    cache
+        .write_token_response(&write("seed", "seed-at"), now())
+        .await
+        .unwrap();
 
     let test = "a_process_killed_mid_write_leaves_a_readable_cache";
     for round in 0..3 {
@@ -449,9 +537,22 @@ async fn a_process_killed_mid_write_leaves_a_readable_cache() {
         assert_eq!(lookup(&fresh, "seed").await.as_deref(), Some("seed-at"));
         assert!(lookup(&fresh, "base42").await.is_some());
         for i in 0..done {
-            assert!(lookup(&fresh, &format!("r{round}-{i}")).await.is_some(), "round {round} write {i}");
+            assert!(
+                lookup(&fresh, &format!("r{round}-{i}")).await.is_some(),
+                "round {round} write {i}"
+            );
         }
-        fresh.write_token_response(&write(&format!("after{round}"), "after"), now()).await.unwrap();
+        fresh
+            .write_token_response(&write(&format!("after{round}"), "after"), now())
+            .await
+            .unwrap();
         assert!(lookup(&fresh, &format!("after{round}")).await.is_some());
+        // Temporary files of the killed write are cleaned up by the next writer.
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }

@@ -49,9 +49,15 @@ fn every_fixture_entry_is_read() {
 
     let (_, account) = doc.accounts().next().unwrap();
     assert_eq!(account.username, "user@example.test");
-    assert_eq!(account.local_account_id, "98623898-9b91-5b56-8cfc-02b656afd11c");
+    assert_eq!(
+        account.local_account_id,
+        "98623898-9b91-5b56-8cfc-02b656afd11c"
+    );
     assert_eq!(account.authority_type, "MSSTS");
-    assert_eq!(account.account_source.as_deref(), Some("authorization_code"));
+    assert_eq!(
+        account.account_source.as_deref(),
+        Some("authorization_code")
+    );
 
     for (_, rt) in doc.refresh_tokens() {
         assert!(rt.secret.secret().starts_with("rt."));
@@ -75,7 +81,10 @@ fn fixture_round_trips_to_the_same_json() {
     assert_eq!(a, b);
     // MSAL Python's layout: four-space indentation, numbers as strings.
     let text = String::from_utf8(out).unwrap();
-    assert!(text.starts_with("{\n    \"AccessToken\": {\n        \""), "{text}");
+    assert!(
+        text.starts_with("{\n    \"AccessToken\": {\n        \""),
+        "{text}"
+    );
     assert!(text.contains("\"expires_on\": \"1795494991\""));
 }
 
@@ -104,7 +113,11 @@ fn unknown_sections_fields_and_entries_survive_a_save() {
     let input = serde_json::to_vec(&value).unwrap();
 
     let doc = CacheDocument::from_json(&input).unwrap();
-    assert_eq!(doc.unreadable_entries(), 1, "the bogus entry is kept, unread");
+    assert_eq!(
+        doc.unreadable_entries(),
+        1,
+        "the bogus entry is kept, unread"
+    );
     assert!(doc.unknown_sections().contains_key("unknownEntity"));
 
     // Through a TokenCache with a write of unrelated tokens, as a real save does.
@@ -117,10 +130,22 @@ fn unknown_sections_fields_and_entries_survive_a_save() {
     );
     let saved: Value = serde_json::from_slice(&cache.to_json()).unwrap();
     assert_eq!(saved["unknownEntity"], value["unknownEntity"]);
-    assert_eq!(saved["AccessToken"]["bogus-key"], value["AccessToken"]["bogus-key"]);
-    assert_eq!(saved["RefreshToken"][&rt_key], value["RefreshToken"][&rt_key]);
+    assert_eq!(
+        saved["AccessToken"]["bogus-key"],
+        value["AccessToken"]["bogus-key"]
+    );
+    assert_eq!(
+        saved["RefreshToken"][&rt_key],
+        value["RefreshToken"][&rt_key]
+    );
     assert_eq!(saved["Account"][&acct_key], value["Account"][&acct_key]);
-    for section in ["AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"] {
+    for section in [
+        "AccessToken",
+        "RefreshToken",
+        "IdToken",
+        "Account",
+        "AppMetadata",
+    ] {
         for (k, v) in value[section].as_object().unwrap() {
             assert_eq!(&saved[section][k], v, "{section} {k}");
         }
@@ -130,15 +155,31 @@ fn unknown_sections_fields_and_entries_survive_a_save() {
 #[test]
 fn fixture_tokens_are_found_by_value_with_a_clock() {
     let cache = TokenCache::from_document(CacheDocument::from_json(FIXTURE.as_bytes()).unwrap());
-    let aliases = ["login.windows.net", "login.microsoftonline.com", "sts.windows.net"];
+    let aliases = [
+        "login.windows.net",
+        "login.microsoftonline.com",
+        "sts.windows.net",
+    ];
     let now = at(1_795_491_391 + 60);
-    let q = AccessTokenQuery::new(CLIENT, HOME, "organizations", &aliases, &["https://graph.microsoft.com/user.read"]);
+    let q = AccessTokenQuery::new(
+        CLIENT,
+        HOME,
+        "organizations",
+        &aliases,
+        &["https://graph.microsoft.com/user.read"],
+    );
     let hit = cache.find_access_token(&q, now).unwrap();
     assert!(hit.secret().secret().starts_with("eyJ0eXAi"));
     assert_eq!(hit.expires_on(), at(1_795_494_991));
     assert_eq!(hit.token_type(), "Bearer");
     // The realm is the configured tenant, not the tid: another realm misses.
-    let q2 = AccessTokenQuery::new(CLIENT, HOME, "72f988bf-0000-4000-8000-00000000c0de", &aliases, &["https://graph.microsoft.com/User.Read"]);
+    let q2 = AccessTokenQuery::new(
+        CLIENT,
+        HOME,
+        "72f988bf-0000-4000-8000-00000000c0de",
+        &aliases,
+        &["https://graph.microsoft.com/User.Read"],
+    );
     assert!(cache.find_access_token(&q2, now).is_none());
     // The tokens expired an hour after cached_at.
     assert!(cache.find_access_token(&q, at(1_795_494_991)).is_none());
@@ -146,16 +187,32 @@ fn fixture_tokens_are_found_by_value_with_a_clock() {
     let rts = cache.find_refresh_tokens(&RefreshTokenQuery::new(CLIENT, HOME, &aliases));
     assert_eq!(rts.len(), 2, "each sign-in wrote its own refresh token");
     assert!(rts.iter().all(|rt| rt.family_id().is_none()));
-    assert!(cache.find_account(HOME, &aliases, Some("organizations")).is_some());
-    assert!(cache.find_id_token(CLIENT, HOME, &aliases, "organizations").is_some());
+    assert!(
+        cache
+            .find_account(HOME, &aliases, Some("organizations"))
+            .is_some()
+    );
+    assert!(
+        cache
+            .find_id_token(CLIENT, HOME, &aliases, "organizations")
+            .is_some()
+    );
     assert!(cache.find_app_metadata(CLIENT, &aliases).is_some());
 }
 
 #[test]
 fn key_formats_are_msal_s() {
     assert_eq!(
-        keys::access_token(HOME, ENV, CLIENT, "organizations", "https://graph.microsoft.com/User.Read"),
-        format!("{HOME}-{ENV}-accesstoken-{CLIENT}-organizations-https://graph.microsoft.com/user.read")
+        keys::access_token(
+            HOME,
+            ENV,
+            CLIENT,
+            "organizations",
+            "https://graph.microsoft.com/User.Read"
+        ),
+        format!(
+            "{HOME}-{ENV}-accesstoken-{CLIENT}-organizations-https://graph.microsoft.com/user.read"
+        )
     );
     assert_eq!(
         keys::refresh_token("UID.UTID", "Login.Microsoftonline.com", CLIENT),
@@ -165,24 +222,38 @@ fn key_formats_are_msal_s() {
         keys::id_token(HOME, ENV, CLIENT, "organizations"),
         format!("{HOME}-{ENV}-idtoken-{CLIENT}-organizations-")
     );
-    assert_eq!(keys::account(HOME, ENV, "Organizations"), format!("{HOME}-{ENV}-organizations"));
-    assert_eq!(keys::app_metadata(ENV, CLIENT), format!("appmetadata-{ENV}-{CLIENT}"));
+    assert_eq!(
+        keys::account(HOME, ENV, "Organizations"),
+        format!("{HOME}-{ENV}-organizations")
+    );
+    assert_eq!(
+        keys::app_metadata(ENV, CLIENT),
+        format!("appmetadata-{ENV}-{CLIENT}")
+    );
 
     // The keys written for a response are the fixture's (for the same data).
     let cache = TokenCache::new();
     cache.write_token_response(
-        &TokenWrite::new(CLIENT, ENV, "organizations", &["https://graph.microsoft.com/User.Read"])
-            .with_home_account_id(HOME)
-            .with_access_token("at", 3600)
-            .with_id_token("id")
-            .with_refresh_token("rt", None::<String>)
-            .with_account(entra_cache::AccountWrite::new("oid", "user@example.test")),
+        &TokenWrite::new(
+            CLIENT,
+            ENV,
+            "organizations",
+            &["https://graph.microsoft.com/User.Read"],
+        )
+        .with_home_account_id(HOME)
+        .with_access_token("at", 3600)
+        .with_id_token("id")
+        .with_refresh_token("rt", None::<String>)
+        .with_account(entra_cache::AccountWrite::new("oid", "user@example.test")),
         at(1_795_491_391),
     );
     let written = cache.document();
     let fixture = CacheDocument::from_json(FIXTURE.as_bytes()).unwrap();
     let at_key = written.access_tokens().next().unwrap().0.to_owned();
-    assert!(fixture.access_tokens().any(|(k, _)| k == at_key), "{at_key}");
+    assert!(
+        fixture.access_tokens().any(|(k, _)| k == at_key),
+        "{at_key}"
+    );
     let id_key = written.id_tokens().next().unwrap().0.to_owned();
     assert!(fixture.id_tokens().any(|(k, _)| k == id_key));
     let acct_key = written.accounts().next().unwrap().0.to_owned();
@@ -191,7 +262,10 @@ fn key_formats_are_msal_s() {
     assert!(fixture.app_metadata().any(|(k, _)| k == app_key));
     // Refresh tokens: realm and target slots empty (the key MSAL Python computes for an entry
     // without target).
-    assert_eq!(written.refresh_tokens().next().unwrap().0, keys::refresh_token(HOME, ENV, CLIENT));
+    assert_eq!(
+        written.refresh_tokens().next().unwrap().0,
+        keys::refresh_token(HOME, ENV, CLIENT)
+    );
 }
 
 #[test]
@@ -202,7 +276,15 @@ fn numbers_are_written_as_strings_and_read_from_either() {
         "refresh_on": null}}}"#;
     let doc = CacheDocument::from_json(input).unwrap();
     let (_, t) = doc.access_tokens().next().unwrap();
-    assert_eq!((t.cached_at, t.expires_on, t.extended_expires_on, t.refresh_on), (Some(1000), 5000, Some(5000), None));
+    assert_eq!(
+        (
+            t.cached_at,
+            t.expires_on,
+            t.extended_expires_on,
+            t.refresh_on
+        ),
+        (Some(1000), 5000, Some(5000), None)
+    );
     let out: Value = serde_json::from_slice(&doc.to_json()).unwrap();
     assert_eq!(out["AccessToken"]["k"]["cached_at"], "1000");
     assert_eq!(out["AccessToken"]["k"]["expires_on"], "5000");
@@ -219,9 +301,9 @@ fn numbers_are_written_as_strings_and_read_from_either() {
 fn documents_that_are_not_caches_are_typed_errors() {
     for input in [
         &b"{\"AccessToken\": {\"k\": {\"secret\": \"s\", "[..], // truncated
-        b"[1, 2, 3]",                                      // foreign JSON
-        b"\x00\x01binary",                                 // garbage
-        b"{\"AccessToken\": []}",                          // a section that is not a map
+        b"[1, 2, 3]",                                           // foreign JSON
+        b"\x00\x01binary",                                      // garbage
+        b"{\"AccessToken\": []}",                               // a section that is not a map
     ] {
         let err = CacheDocument::from_json(input).unwrap_err();
         assert!(matches!(err, CacheError::Corrupt { .. }), "{err:?}");
