@@ -49,7 +49,7 @@ fn headless_chromium_signs_in_through_the_mock_sign_in_page() {
 
     let run = Chromium::new();
     let started = Instant::now();
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let child = Command::new(std::env::current_exe().unwrap())
         .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR, run.dir())
         .env("BROWSER", run.browser_env())
@@ -59,19 +59,23 @@ fn headless_chromium_signs_in_through_the_mock_sign_in_page() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let child_pid = child.id();
+    // Output is read while the child runs (a full pipe would block it).
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
     // The child has its own deadlines; this one only stops a hung child (by its id).
-    let deadline = started + Duration::from_secs(180);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+    let output = match finished.recv_timeout(Duration::from_secs(180)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &child_pid.to_string()])
+                .status();
+            finished.recv().unwrap().unwrap()
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break child.wait().unwrap();
-        }
-        std::thread::sleep(Duration::from_millis(100));
     };
-    let output = child.wait_with_output().unwrap();
+    let status = output.status;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("child stdout:\n{stdout}\nchild stderr:\n{stderr}");
