@@ -593,7 +593,7 @@ impl InteractiveBrowserCredential {
         cae: bool,
     ) -> Result<(AccessTokenInfo, AuthenticationRecord)> {
         // Bind first: the browser must never be redirected to a port nobody listens on.
-        let server = LoopbackServer::bind(&self.redirect).await?;
+        let mut server = LoopbackServer::bind(&self.redirect).await?;
         let port = server.port();
         let claims = merge_client_capabilities(claims, cae)?;
         let params = AuthorizeParams::new(&self.client_id, server.redirect_uri(), scopes)
@@ -601,8 +601,18 @@ impl InteractiveBrowserCredential {
             .with_login_hint(self.login_hint.as_deref())
             .with_claims(claims.as_deref());
         let flow = AuthCodeFlow::new(endpoints, params)?;
-        let url = flow.authorize_url().as_str();
-        tracing::info!(port, url = %redact_url(url), "opening the browser for interactive sign-in");
+        let sign_in_url = flow.authorize_url().as_str();
+        // Openers get a one-time loopback address that redirects to the sign-in page, unless
+        // they follow the sign-in URL themselves: the webbrowser crate, for one, logs the
+        // command line it runs, and the sign-in URL carries `state` and `nonce`.
+        let start_url;
+        let url = if self.browser.wants_sign_in_url() {
+            sign_in_url
+        } else {
+            start_url = server.start_redirect(sign_in_url)?;
+            start_url.secret()
+        };
+        tracing::info!(port, url = %redact_url(sign_in_url), "opening the browser for interactive sign-in");
         let wait = server.wait(flow.state().clone(), self.response_mode, self.timeout);
         tokio::pin!(wait);
         let redirect = tokio::select! {
@@ -614,11 +624,12 @@ impl InteractiveBrowserCredential {
                     // is only valid while this attempt waits, which ends now: the hint says
                     // how to keep waiting next time.
                     eprintln!(
-                        "{CREDENTIAL_NAME}: failed to open a browser. The sign-in URL was:\n{url}\n                         To sign in on a machine where no browser can be opened automatically, \
+                        "{CREDENTIAL_NAME}: failed to open a browser. The sign-in URL was:\n{sign_in_url}\n\
+                         To sign in on a machine where no browser can be opened automatically, \
                          configure the credential with entra_browser_flow::PrintUrlOpener and \
                          open the URL it prints in a browser on this machine."
                     );
-                    tracing::warn!(url = %redact_url(url), error = %e, "failed to open a browser");
+                    tracing::warn!(url = %redact_url(sign_in_url), error = %e, "failed to open a browser");
                     return Err(Error::credential_unavailable("Failed to open a browser").with_source(e));
                 }
             },

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use entra_core::{Error, Result, Secret};
+use entra_core::{Error, Result, Secret, constant_time_eq};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -63,7 +63,26 @@ pub(crate) struct LoopbackServer {
     port: u16,
     path: String,
     redirect_uri: String,
+    start: Option<StartRedirect>,
 }
+
+/// A one-time loopback address that redirects the browser to the sign-in page, so the URL an
+/// opener sees (and may log) carries no `state`, `nonce` or `login_hint`.
+struct StartRedirect {
+    /// `/entra-sign-in/<32 random bytes, base64url>`: unguessable, never logged.
+    path: Secret,
+    /// The identity provider's sign-in URL.
+    location: Secret,
+}
+
+impl std::fmt::Debug for StartRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartRedirect").finish_non_exhaustive()
+    }
+}
+
+/// The first path segment of every start address.
+const START_PREFIX: &str = "/entra-sign-in/";
 
 fn bind_error(target: &str, source: io::Error) -> Error {
     Error::credential_unavailable(format!("Couldn't start an HTTP server on {target}"))
@@ -126,6 +145,7 @@ impl LoopbackServer {
                 port,
                 path: target.path.clone(),
                 redirect_uri: uri,
+                start: None,
             });
         }
         let mut last_error = None;
@@ -138,6 +158,7 @@ impl LoopbackServer {
                         port,
                         path: target.path.clone(),
                         redirect_uri: format!("http://localhost:{port}"),
+                        start: None,
                     });
                 }
                 Err(e) => last_error = Some(e),
@@ -157,6 +178,30 @@ impl LoopbackServer {
         self.port
     }
 
+    /// Makes the server answer `GET` on a new one-time start address with a `302` to
+    /// `sign_in_url` while it waits, and returns that address (on the redirect URI's origin).
+    /// The returned URL is a secret only as long as the wait lasts.
+    pub(crate) fn start_redirect(&mut self, sign_in_url: &str) -> Result<Secret> {
+        let token = entra_msal_lite::new_state()?;
+        let path = format!("{START_PREFIX}{}", token.secret());
+        let origin_end = self
+            .redirect_uri
+            .find("://")
+            .map(|scheme| {
+                let rest = scheme + 3;
+                self.redirect_uri[rest..]
+                    .find('/')
+                    .map_or(self.redirect_uri.len(), |p| rest + p)
+            })
+            .unwrap_or(self.redirect_uri.len());
+        let url = Secret::new(format!("{}{path}", &self.redirect_uri[..origin_end]));
+        self.start = Some(StartRedirect {
+            path: Secret::new(path),
+            location: Secret::new(sign_in_url),
+        });
+        Ok(url)
+    }
+
     /// Serves until a redirect with `expected_state` arrives or `timeout` passes (one deadline,
     /// from this call). Dropping the returned future closes the listeners at once and aborts
     /// every connection.
@@ -171,6 +216,7 @@ impl LoopbackServer {
         let (tx, mut rx) = mpsc::channel(1);
         let shared = Arc::new(Shared {
             expected_state,
+            start: self.start,
             path: self.path,
             mode,
             done: AtomicBool::new(false),
@@ -250,6 +296,7 @@ async fn accept_any(first: &TcpListener, second: Option<&TcpListener>) -> io::Re
 
 struct Shared {
     expected_state: Secret,
+    start: Option<StartRedirect>,
     path: String,
     mode: ResponseMode,
     done: AtomicBool,
@@ -311,8 +358,30 @@ fn notice(status: StatusCode, title: &str, explanation: &str) -> Response<Full<B
     respond(status, redirect::notice_page(title, explanation))
 }
 
+/// `302` to the sign-in page, with a tiny page in case the browser does not follow it.
+fn start_redirect_response(location: &str) -> Response<Full<Bytes>> {
+    let mut response = respond(
+        StatusCode::FOUND,
+        redirect::notice_page("Signing in", "Continuing to the sign-in page."),
+    );
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+        }
+        Err(_) => notice(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in unavailable",
+            "The sign-in address is not a valid URL.",
+        ),
+    }
+}
+
 /// A short, log-safe rendering of a request path (never the query).
 fn log_path(path: &str) -> &str {
+    if path.starts_with(START_PREFIX) {
+        return START_PREFIX;
+    }
     let mut end = path.len().min(64);
     while !path.is_char_boundary(end) {
         end -= 1;
@@ -321,6 +390,20 @@ fn log_path(path: &str) -> &str {
 }
 
 async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Response<Full<Bytes>> {
+    if let Some(start) = &shared.start {
+        let path = req.uri().path();
+        if path.starts_with(START_PREFIX) && constant_time_eq(path, start.path.secret()) {
+            if req.method() != Method::GET && req.method() != Method::HEAD {
+                return notice(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "Method not allowed",
+                    "Open this address in a browser to sign in.",
+                );
+            }
+            tracing::debug!("loopback server: sign-in start address (302 to the sign-in page)");
+            return start_redirect_response(start.location.secret());
+        }
+    }
     if req.uri().path() != shared.path {
         tracing::debug!(method = %req.method(), path = log_path(req.uri().path()), "loopback server: unrelated path (404)");
         return notice(

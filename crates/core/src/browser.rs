@@ -38,6 +38,15 @@ pub trait BrowserOpener: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`BrowserOpenError`] when no browser could be opened.
     async fn open(&self, url: &str) -> Result<(), BrowserOpenError>;
+
+    /// Whether [`open`](Self::open) should be given the identity provider's sign-in URL
+    /// itself. The default, `false`, lets the credential pass a one-time loopback address
+    /// (`http://localhost:PORT/...`) that redirects the browser to the sign-in page, so the URL
+    /// an opener handles, prints or logs carries no `state`, `nonce` or `login_hint`. A test
+    /// double that follows the sign-in URL with an HTTP client and no redirects returns `true`.
+    fn wants_sign_in_url(&self) -> bool {
+        false
+    }
 }
 
 /// No browser could be opened.

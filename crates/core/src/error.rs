@@ -380,7 +380,8 @@ impl fmt::Debug for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.0.source
+        self.0
+            .source
             .as_deref()
             .map(|s| s as &(dyn StdError + 'static))
     }
@@ -481,7 +482,10 @@ mod tests {
         let e = Error::client_authentication("The authority is not well-known.")
             .with_error_response(ErrorResponse::new("invalid_instance"));
         assert_eq!(e.message(), "The authority is not well-known.");
-        assert_eq!(e.error_response().map(|r| r.error.as_str()), Some("invalid_instance"));
+        assert_eq!(
+            e.error_response().map(|r| r.error.as_str()),
+            Some("invalid_instance")
+        );
         let e = Error::invalid_argument("x").with_error_response(ErrorResponse::new("y"));
         assert!(e.error_response().is_none());
     }

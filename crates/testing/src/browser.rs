@@ -181,12 +181,14 @@ struct BrowserConfig {
 #[derive(Default)]
 struct Record {
     opened: Vec<String>,
+    start_urls: Vec<String>,
     started: u64,
     outcomes: Vec<BrowserOutcome>,
 }
 
 struct Inner {
     client: reqwest::Client,
+    mock_port: u16,
     config: Mutex<BrowserConfig>,
     record: Mutex<Record>,
     done: watch::Sender<u64>,
@@ -248,6 +250,7 @@ impl fmt::Debug for HeadlessBrowser {
 #[must_use]
 pub struct HeadlessBrowserBuilder {
     client: reqwest::Client,
+    mock_port: u16,
     config: BrowserConfig,
 }
 
@@ -296,6 +299,7 @@ impl HeadlessBrowserBuilder {
         HeadlessBrowser {
             inner: Arc::new(Inner {
                 client: self.client,
+                mock_port: self.mock_port,
                 config: Mutex::new(self.config),
                 record: Mutex::new(Record::default()),
                 done,
@@ -315,6 +319,7 @@ impl HeadlessBrowser {
     pub fn builder(mock: &MockEntra) -> HeadlessBrowserBuilder {
         HeadlessBrowserBuilder {
             client: mock.resolving_http_client(),
+            mock_port: mock.port(),
             config: BrowserConfig {
                 behavior: BrowserBehavior::SignIn,
                 user: None,
@@ -336,10 +341,21 @@ impl HeadlessBrowser {
         self.inner.config().user = username.map(str::to_owned);
     }
 
-    /// Every URL `open` was called with (they carry `state`: a test tool keeps them).
+    /// The sign-in URL of every `open` call (they carry `state`: a test tool keeps them).
+    ///
+    /// When a credential hands the browser a one-time loopback start address that redirects
+    /// to the sign-in page (see [`BrowserOpener::wants_sign_in_url`]), the entry becomes the
+    /// sign-in URL the redirect led to as soon as the browser has followed it; the start
+    /// addresses themselves are in [`start_urls`](Self::start_urls).
     #[must_use]
     pub fn opened_urls(&self) -> Vec<String> {
         self.inner.record().opened.clone()
+    }
+
+    /// The loopback start addresses this browser was given and followed to a sign-in page.
+    #[must_use]
+    pub fn start_urls(&self) -> Vec<String> {
+        self.inner.record().start_urls.clone()
     }
 
     /// How many times `open` was called.
@@ -379,7 +395,11 @@ impl HeadlessBrowser {
 impl BrowserOpener for HeadlessBrowser {
     async fn open(&self, url: &str) -> Result<(), BrowserOpenError> {
         let config = self.inner.config().clone();
-        self.inner.record().opened.push(url.to_owned());
+        let index = {
+            let mut record = self.inner.record();
+            record.opened.push(url.to_owned());
+            record.opened.len() - 1
+        };
         tracing::debug!(behavior = ?config.behavior, "headless browser asked to open a URL");
         if config.behavior == BrowserBehavior::CannotOpen {
             return Err(BrowserOpenError::new(
@@ -403,7 +423,24 @@ impl BrowserOpener for HeadlessBrowser {
         let inner = self.inner.clone();
         let url = url.to_owned();
         handle.spawn(async move {
-            let outcome = run(&inner.client, &url, &config).await;
+            let outcome = match follow_start_address(&inner, &url).await {
+                Ok(Some(sign_in)) => {
+                    {
+                        let mut record = inner.record();
+                        if let Some(slot) = record.opened.get_mut(index) {
+                            slot.clone_from(&sign_in);
+                        }
+                        record.start_urls.push(url);
+                    }
+                    run(&inner.client, &sign_in, &config).await
+                }
+                Ok(None) => run(&inner.client, &url, &config).await,
+                Err(error) => {
+                    let mut out = BrowserOutcome::new(config.behavior);
+                    out.error = Some(error);
+                    out
+                }
+            };
             tracing::debug!(
                 delivered = outcome.delivered(),
                 error = outcome.error.as_deref().unwrap_or(""),
@@ -414,6 +451,49 @@ impl BrowserOpener for HeadlessBrowser {
         });
         Ok(())
     }
+}
+
+/// A credential may hand the browser a loopback start address (on a loopback host, not the
+/// mock's port) that redirects to the sign-in page, as a real browser would follow it. Returns
+/// the sign-in URL it redirects to, or `None` when `url` is not such an address.
+async fn follow_start_address(inner: &Inner, url: &str) -> Result<Option<String>, String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(None);
+    };
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if !loopback || parsed.port_or_known_default() == Some(inner.mock_port) {
+        return Ok(None);
+    }
+    let response = inner
+        .client
+        .get(parsed)
+        .header(USER_AGENT, BROWSER_UA)
+        .header(ACCEPT, HTML_ACCEPT)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "the start address could not be loaded: {}",
+                error_chain(&e.without_url())
+            )
+        })?;
+    if !response.status().is_redirection() {
+        return Err(format!(
+            "the start address answered {} instead of redirecting to the sign-in page",
+            response.status().as_u16()
+        ));
+    }
+    response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|location| Some(location.to_owned()))
+        .ok_or_else(|| "the start address redirected without a Location".to_owned())
 }
 
 /// How the redirect reaches the loopback server.

@@ -56,8 +56,11 @@ async fn no_browser_is_unavailable_and_nothing_is_redeemed() {
     assert_eq!(err.message(), "Failed to open a browser");
     assert!(std::error::Error::source(&err).is_some());
     assert_eq!(env.mock.total_requests(), 0);
-    let port = redirect_uri_of(&env.browser, 0).port().unwrap();
-    assert!(port_released(port).await);
+    // The opener was given the one-time loopback start address, not the sign-in URL.
+    let opened = url::Url::parse(&env.browser.opened_urls()[0]).unwrap();
+    assert_eq!(opened.host_str(), Some("localhost"));
+    assert!(opened.query().is_none());
+    assert!(port_released(opened.port().unwrap()).await);
 }
 
 #[tokio::test]

@@ -52,6 +52,10 @@ async fn junk(port: u16, i: usize) -> u16 {
 
 #[async_trait]
 impl BrowserOpener for JunkFirst {
+    fn wants_sign_in_url(&self) -> bool {
+        true // reads redirect_uri from the sign-in URL
+    }
+
     async fn open(&self, url: &str) -> Result<(), BrowserOpenError> {
         let parsed = url::Url::parse(url).unwrap();
         let redirect = parsed

@@ -209,3 +209,38 @@ async fn debug_output_never_shows_tokens() {
     let browser: Arc<HeadlessBrowser> = Arc::new(env.browser.clone());
     assert!(!format!("{browser:?}").is_empty());
 }
+
+#[tokio::test]
+async fn the_opener_gets_a_one_time_loopback_address_without_request_values() {
+    let env = Env::start().await;
+    let credential =
+        InteractiveBrowserCredential::new(env.options().with_login_hint(DEFAULT_USERNAME)).unwrap();
+    credential.get_token(&[SCOPE], None).await.unwrap();
+
+    // What the opener was handed: http://localhost:PORT/entra-sign-in/<random>, no query.
+    let starts = env.browser.start_urls();
+    assert_eq!(starts.len(), 1);
+    let start = url::Url::parse(&starts[0]).unwrap();
+    assert_eq!(start.scheme(), "http");
+    assert_eq!(start.host_str(), Some("localhost"));
+    assert!(start.path().starts_with("/entra-sign-in/"), "{start}");
+    assert!(start.path().len() > "/entra-sign-in/".len() + 40);
+    assert!(start.query().is_none());
+    for value in ["state", "nonce", "login_hint", "code_challenge"] {
+        assert!(!starts[0].contains(value), "{value} in {start}");
+    }
+    // It redirected the browser to the real sign-in URL, which carries them.
+    assert!(opened_param(&env.browser, 0, "state").is_some());
+    assert_eq!(
+        opened_param(&env.browser, 0, "login_hint").as_deref(),
+        Some(DEFAULT_USERNAME)
+    );
+    assert_eq!(
+        redirect_uri_of(&env.browser, 0).port(),
+        start.port(),
+        "the start address lives on the loopback server"
+    );
+    // Once the sign-in is over the address is gone with the server.
+    let gone = reqwest::Client::new().get(start).send().await;
+    assert!(gone.is_err(), "{gone:?}");
+}
