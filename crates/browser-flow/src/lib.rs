@@ -68,3 +68,8 @@ pub use credential::InteractiveBrowserCredential;
 pub use entra_cache::TokenCachePersistenceOptions;
 pub use entra_msal_lite::ResponseMode;
 pub use options::{DEFAULT_TIMEOUT, InteractiveBrowserCredentialOptions};
+
+/// The README's examples, compiled as doctests (they use the `azure_core` feature too).
+#[cfg(all(doctest, feature = "azure_core"))]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
