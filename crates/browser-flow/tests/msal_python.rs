@@ -1,0 +1,168 @@
+//! Interop: a token cache this credential wrote is read by MSAL Python, which serves our access
+//! token from it silently (no token request), exactly as it would serve its own.
+//!
+//! Needs `python3` with the `msal` package (`pip install msal`; `.ci/run` installs it). Without
+//! it the test prints why it is skipped, and fails instead when `CI` is set.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
+use entra_cache::{BoxError, FileBackend, KeyStore};
+use entra_core::{DEVELOPER_SIGN_ON_CLIENT_ID, TokenCredential};
+use entra_testing::{Endpoint, HeadlessBrowser, MockEntra};
+
+const SCOPE: &str = "https://management.azure.com/.default";
+
+/// No OS keyring: the file backend falls back to MSAL's plain JSON (allowed explicitly), the
+/// form MSAL in other languages reads.
+#[derive(Debug)]
+struct NoKeyring;
+
+impl KeyStore for NoKeyring {
+    fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
+        Err("no keyring in this test".into())
+    }
+
+    fn set(&self, _name: &str, _key: &[u8]) -> Result<(), BoxError> {
+        Err("no keyring in this test".into())
+    }
+}
+
+/// MSAL Python reads the cache file offline: its HTTP client answers only the discovery GETs
+/// MSAL makes for the public cloud and records every request, so a token request would show.
+const MSAL_PYTHON: &str = r#"
+import json, sys
+import msal
+
+path, client_id, scope, username = sys.argv[1:5]
+requests = []
+
+class Response:
+    def __init__(self, body):
+        self.status_code = 200
+        self.text = json.dumps(body)
+        self.headers = {}
+    def raise_for_status(self):
+        pass
+
+class OfflineHttp:
+    def get(self, url, params=None, headers=None, **kwargs):
+        requests.append(("GET", url))
+        if "openid-configuration" in url:
+            base = "https://login.microsoftonline.com/organizations"
+            return Response({
+                "authorization_endpoint": base + "/oauth2/v2.0/authorize",
+                "token_endpoint": base + "/oauth2/v2.0/token",
+                "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+            })
+        if "discovery/instance" in url:
+            return Response({
+                "tenant_discovery_endpoint": "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+                "api-version": "1.1",
+                "metadata": [{
+                    "preferred_network": "login.microsoftonline.com",
+                    "preferred_cache": "login.windows.net",
+                    "aliases": ["login.microsoftonline.com", "login.windows.net",
+                                "login.microsoft.com", "sts.windows.net"],
+                }],
+            })
+        raise RuntimeError("unexpected GET " + url)
+    def post(self, url, params=None, data=None, headers=None, **kwargs):
+        requests.append(("POST", url))
+        raise RuntimeError("unexpected POST " + url)
+    def close(self):
+        pass
+
+cache = msal.SerializableTokenCache()
+with open(path) as f:
+    cache.deserialize(f.read())
+app = msal.PublicClientApplication(
+    client_id,
+    authority="https://login.microsoftonline.com/organizations",
+    token_cache=cache,
+    http_client=OfflineHttp(),
+)
+accounts = app.get_accounts(username=username)
+result = app.acquire_token_silent([scope], account=accounts[0]) if accounts else None
+print(json.dumps({
+    "accounts": [a["username"] for a in accounts],
+    "home_account_id": accounts[0]["home_account_id"] if accounts else None,
+    "access_token": (result or {}).get("access_token"),
+    "token_source": (result or {}).get("token_source"),
+    "posts": [u for (m, u) in requests if m == "POST"],
+}))
+"#;
+
+fn msal_python_available() -> Result<(), String> {
+    match Command::new("python3").args(["-c", "import msal"]).output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
+            "python3 cannot import msal ({})",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        )),
+        Err(e) => Err(format!("python3 not found ({e})")),
+    }
+}
+
+#[tokio::test]
+async fn msal_python_serves_our_cached_token_without_a_request() {
+    if let Err(reason) = msal_python_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MSAL Python is required in CI: {reason}"
+        );
+        println!("skipped: {reason}; `pip install msal` to run this test");
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("msal.cache.nocae");
+    let backend = FileBackend::new(&path)
+        .with_allow_unencrypted_storage(true)
+        .with_key_store(Arc::new(NoKeyring));
+
+    let mock = MockEntra::start().await.unwrap();
+    let browser = HeadlessBrowser::new(&mock);
+    let credential = InteractiveBrowserCredential::new(
+        InteractiveBrowserCredentialOptions::default()
+            .with_authority("login.microsoftonline.com")
+            .with_http_client(mock.resolving_http_client())
+            .with_browser(Arc::new(browser))
+            .with_cache_backend(Arc::new(backend)),
+    )
+    .unwrap();
+    let token = credential.get_token(&[SCOPE], None).await.unwrap();
+    let record = credential.authentication_record().unwrap();
+    assert_eq!(mock.count(Endpoint::Token), 1);
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with('{'), "the fallback file is plain JSON");
+
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            MSAL_PYTHON,
+            path.to_str().unwrap(),
+            DEVELOPER_SIGN_ON_CLIENT_ID,
+            SCOPE,
+            record.username(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "MSAL Python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["accounts"], serde_json::json!([record.username()]));
+    assert_eq!(report["home_account_id"], record.home_account_id());
+    assert_eq!(report["token_source"], "cache");
+    assert_eq!(report["posts"], serde_json::json!([]), "MSAL Python made a token request");
+    assert_eq!(
+        report["access_token"].as_str(),
+        Some(token.token.secret()),
+        "MSAL Python served a different token"
+    );
+}
