@@ -51,7 +51,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "unknown argument `{unknown}` (usage: cargo xtask bench [--summary-only])"
         ));
     }
-    let target = target_dir()?;
+    let meta = metadata()?;
+    let target = meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata has no target_directory".to_owned())?;
     let out = target.join("bench-measurements");
     let criterion_home = target.join("criterion");
     let started = SystemTime::now();
@@ -61,8 +65,19 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         fs::create_dir_all(&out).map_err(|e| format!("could not create {}: {e}", out.display()))?;
         let wall = Instant::now();
         for package in ["entra-cache", "entra-browser-flow"] {
+            // Named bench targets only: `--benches` would also run the library's unit tests,
+            // whose harness rejects criterion's arguments.
+            let benches = bench_targets(&meta, package);
+            if benches.is_empty() {
+                eprintln!("xtask bench: {package} has no benchmarks");
+                continue;
+            }
             let mut cmd = cargo();
-            cmd.args(["bench", "--package", package, "--benches", "--"])
+            cmd.args(["bench", "--package", package]);
+            for bench in &benches {
+                cmd.args(["--bench", bench]);
+            }
+            cmd.arg("--")
                 .args(CRITERION_ARGS)
                 .env("ENTRA_BENCH_OUT", &out)
                 .env("CRITERION_HOME", &criterion_home);
@@ -92,8 +107,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The workspace's target directory, as cargo resolves it (`CARGO_TARGET_DIR`, config, ...).
-fn target_dir() -> Result<PathBuf, String> {
+/// `cargo metadata` of the workspace (no dependencies): target directory and targets.
+fn metadata() -> Result<Value, String> {
     let output = cargo()
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(crate::root())
@@ -103,12 +118,27 @@ fn target_dir() -> Result<PathBuf, String> {
     if !output.status.success() {
         return Err(format!("cargo metadata failed ({})", output.status));
     }
-    let meta: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("cargo metadata printed invalid JSON: {e}"))?;
-    meta["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| "cargo metadata has no target_directory".to_owned())
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("cargo metadata printed invalid JSON: {e}"))
+}
+
+/// The names of a package's `[[bench]]` targets.
+fn bench_targets(meta: &Value, package: &str) -> Vec<String> {
+    let Some(packages) = meta["packages"].as_array() else {
+        return Vec::new();
+    };
+    packages
+        .iter()
+        .filter(|p| p["name"] == package)
+        .filter_map(|p| p["targets"].as_array())
+        .flatten()
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bench"))
+        })
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// One figure measured by a bench program.
@@ -600,6 +630,24 @@ mod tests {
         assert_eq!(format_ns(3e9), "3.00 s");
         assert_eq!(format_value(0.0, "requests"), "0 requests");
         assert_eq!(format_value(2048.0, "bytes"), "2.0 KiB");
+    }
+
+    #[test]
+    fn finds_only_bench_targets() {
+        let meta = serde_json::json!({"packages": [
+            {"name": "entra-cache", "targets": [
+                {"name": "entra_cache", "kind": ["lib"]},
+                {"name": "cache", "kind": ["bench"]},
+            ]},
+            {"name": "entra-browser-flow", "targets": [
+                {"name": "get_token", "kind": ["example"]},
+                {"name": "get_token", "kind": ["bench"]},
+                {"name": "memory", "kind": ["bench"]},
+            ]},
+        ]});
+        assert_eq!(bench_targets(&meta, "entra-cache"), ["cache"]);
+        assert_eq!(bench_targets(&meta, "entra-browser-flow"), ["get_token", "memory"]);
+        assert!(bench_targets(&meta, "xtask").is_empty());
     }
 
     #[test]

@@ -99,7 +99,10 @@ fn msal_python_available() -> Result<(), String> {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => Err(format!(
             "python3 cannot import msal ({})",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         )),
         Err(e) => Err(format!("python3 not found ({e})")),
     }
@@ -159,10 +162,62 @@ async fn msal_python_serves_our_cached_token_without_a_request() {
     assert_eq!(report["accounts"], serde_json::json!([record.username()]));
     assert_eq!(report["home_account_id"], record.home_account_id());
     assert_eq!(report["token_source"], "cache");
-    assert_eq!(report["posts"], serde_json::json!([]), "MSAL Python made a token request");
+    assert_eq!(
+        report["posts"],
+        serde_json::json!([]),
+        "MSAL Python made a token request"
+    );
     assert_eq!(
         report["access_token"].as_str(),
         Some(token.token.secret()),
         "MSAL Python served a different token"
+    );
+}
+
+/// Python azure-identity reads our `AuthenticationRecord` JSON and writes byte-identical JSON
+/// for the same record; we read what it writes.
+#[test]
+fn azure_identity_python_and_we_write_the_same_record() {
+    let available = Command::new("python3")
+        .args(["-c", "import azure.identity"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Python azure-identity is required in CI"
+        );
+        println!("skipped: python3 cannot import azure.identity; `pip install azure-identity`");
+        return;
+    }
+    let record = entra_core::AuthenticationRecord::new(
+        "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        DEVELOPER_SIGN_ON_CLIENT_ID,
+        "login.microsoftonline.com",
+        "c5a6b4e2-0000-4000-8000-000000000001.72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "zoë.o'brien@contoso.com",
+    );
+    let script = r#"
+import sys
+from azure.identity import AuthenticationRecord
+ours = AuthenticationRecord.deserialize(sys.argv[1])
+theirs = AuthenticationRecord(ours.tenant_id, ours.client_id, ours.authority,
+                              ours.home_account_id, ours.username)
+sys.stdout.write(theirs.serialize())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script, &record.serialize()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let python = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(python, record.serialize());
+    assert_eq!(
+        entra_core::AuthenticationRecord::deserialize(&python).unwrap(),
+        record
     );
 }
