@@ -304,6 +304,7 @@ fn format_value(value: f64, unit: &str) -> String {
         "bytes" if value >= 1024.0 * 1024.0 => format!("{:.2} MiB", value / 1024.0 / 1024.0),
         "bytes" if value >= 1024.0 => format!("{:.1} KiB", value / 1024.0),
         "KiB" if value >= 1024.0 => format!("{:.1} MiB", value / 1024.0),
+        "requests" if value == 1.0 => "1 request".to_owned(),
         _ if value.fract() == 0.0 && value.abs() < 1e15 => format!("{value:.0} {unit}"),
         _ => format!("{value:.2} {unit}"),
     }
@@ -646,7 +647,10 @@ mod tests {
             ]},
         ]});
         assert_eq!(bench_targets(&meta, "entra-cache"), ["cache"]);
-        assert_eq!(bench_targets(&meta, "entra-browser-flow"), ["get_token", "memory"]);
+        assert_eq!(
+            bench_targets(&meta, "entra-browser-flow"),
+            ["get_token", "memory"]
+        );
         assert!(bench_targets(&meta, "xtask").is_empty());
     }
 
@@ -703,7 +707,7 @@ mod tests {
             "{summary}"
         );
         assert!(
-            summary.contains("| stampede | token requests | 1 requests | must be 1 |"),
+            summary.contains("| stampede | token requests | 1 request | must be 1 |"),
             "{summary}"
         );
         assert!(summary.contains("CPU(s) available"), "{summary}");

@@ -73,21 +73,26 @@ fn heading(n: usize, text: &str) {
     println!("\n── {n}. {text} ──");
 }
 
-/// `name=value` pairs of a URL's query, with one-time and secret values replaced.
-fn describe_query(url: &str) -> Vec<String> {
-    let Ok(parsed) = url::Url::parse(url) else {
-        return vec!["<unparsable URL>".to_owned()];
-    };
-    parsed
-        .query_pairs()
-        .map(|(k, v)| {
-            if REDACTED_PARAMS.contains(&k.as_ref()) {
-                format!("{k}=<{} chars, redacted>", v.len())
-            } else {
-                format!("{k}={v}")
-            }
-        })
-        .collect()
+/// The browser's start address with its one-time path segment replaced.
+fn redact_start_address(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => {
+            let path = u.path();
+            let shown = match path.rsplit_once('/') {
+                Some((head, tail)) if !tail.is_empty() => {
+                    format!("{head}/<{} chars, redacted>", tail.len())
+                }
+                _ => path.to_owned(),
+            };
+            format!(
+                "{}://{}{}{shown}",
+                u.scheme(),
+                u.host_str().unwrap_or(""),
+                u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            )
+        }
+        Err(_) => "<unparsable URL>".to_owned(),
+    }
 }
 
 /// Names of the form fields of a recorded request (their values may be secrets).
@@ -250,22 +255,27 @@ async fn demo() -> Result<()> {
     let info = credential.get_token_info(&[GRAPH], None).await?;
     let elapsed = t.elapsed();
     let outcome = browser.inner.wait_until_done().await;
-    let url = browser.last_url().unwrap_or_default();
-    let parsed = url::Url::parse(&url).ok();
+    let opened = browser.last_url().unwrap_or_default();
     println!(
-        "   the credential bound a loopback port and opened the browser at {}:",
-        parsed
-            .as_ref()
-            .map(|u| format!(
-                "{}://{}{}",
-                u.scheme(),
-                u.host_str().unwrap_or(""),
-                u.path()
-            ))
-            .unwrap_or_default()
+        "   the credential bound a loopback port and opened the browser at {}",
+        redact_start_address(&opened)
     );
-    for pair in describe_query(&url) {
-        println!("     {pair}");
+    println!(
+        "   (a one-time loopback address: state and nonce never reach a browser launcher's logs)"
+    );
+    if let Some(r) = mock.last_request(Endpoint::Authorize) {
+        println!(
+            "   which redirected the browser to the authorize URL https://{}{}:",
+            r.host(),
+            r.path()
+        );
+        for (k, v) in r.query() {
+            if REDACTED_PARAMS.contains(&k.as_str()) {
+                println!("     {k}=<{} chars, redacted>", v.len());
+            } else {
+                println!("     {k}={v}");
+            }
+        }
     }
     if let Some(r) = mock.last_request(Endpoint::Authorize) {
         println!(
@@ -456,13 +466,16 @@ async fn demo() -> Result<()> {
 
 /// The text of a small HTML page, shortened.
 fn html_text(body: &str, max: usize) -> String {
-    // Drop the style sheet, then the tags.
+    // Drop the style sheet and the title, then the tags.
     let mut body = body.to_owned();
-    while let (Some(start), Some(end)) = (body.find("<style"), body.find("</style>")) {
-        if end < start {
-            break;
+    for element in ["style", "title"] {
+        let (open, close) = (format!("<{element}"), format!("</{element}>"));
+        while let (Some(start), Some(end)) = (body.find(&open), body.find(&close)) {
+            if end < start {
+                break;
+            }
+            body.replace_range(start..end + close.len(), " ");
         }
-        body.replace_range(start..end + "</style>".len(), " ");
     }
     let mut text = String::new();
     let mut in_tag = false;

@@ -24,7 +24,7 @@ use entra_core::{
     AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error, ErrorKind,
     Result, TokenCredential, TokenRequestOptions,
 };
-use entra_testing::{BrowserBehavior, Endpoint, HeadlessBrowser, MockEntra};
+use entra_testing::{BrowserBehavior, Endpoint, HeadlessBrowser, MockEntra, RecordedRequest};
 
 const USAGE: &str = "\
 get_token: get an access token with InteractiveBrowserCredential
@@ -378,6 +378,12 @@ async fn run(args: &Args, stats: &mut RunStats) -> Result<AccessTokenInfo> {
             }
         }
         eprintln!("{line}");
+        if let Some(authorize) = mock.last_request(Endpoint::Authorize) {
+            eprintln!(
+                "Authorize request received by the mock:\n  {}",
+                redacted_request_url(&authorize)
+            );
+        }
         if mock.count(Endpoint::Token) > 0 {
             let caps = mock.last_client_capabilities().unwrap_or_default();
             eprintln!(
@@ -435,6 +441,26 @@ async fn run(args: &Args, stats: &mut RunStats) -> Result<AccessTokenInfo> {
         );
     }
     Ok(info)
+}
+
+/// Query parameters whose values are one-time secrets: shown as `<redacted>`.
+const REDACTED_PARAMS: [&str; 3] = ["state", "nonce", "code_challenge"];
+
+/// The URL of a request the mock received, one-time values redacted.
+fn redacted_request_url(r: &RecordedRequest) -> String {
+    let Ok(mut url) = url::Url::parse(&format!("https://{}{}", r.host(), r.path())) else {
+        return format!("https://{}{}", r.host(), r.path());
+    };
+    url.query_pairs_mut()
+        .extend_pairs(r.query().iter().map(|(k, v)| {
+            let v = if REDACTED_PARAMS.contains(&k.as_str()) {
+                "<redacted>"
+            } else {
+                v.as_str()
+            };
+            (k.as_str(), v)
+        }));
+    url.to_string()
 }
 
 /// The peak resident set size of this process in KiB (`VmHWM`, Linux only).

@@ -3,8 +3,8 @@
 //! `authenticate`.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
@@ -57,6 +57,44 @@ enum SilentMiss {
     NeedsInteraction,
     /// Something else failed (network, cache): report it, do not prompt (Python's rule).
     Failed(Error),
+}
+
+/// How a `get_token` call got its token: the `outcome` field of its span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// A valid token from memory or the token cache: no request.
+    Hit,
+    /// Redeemed a refresh token.
+    Refresh,
+    /// Signed the user in through the browser.
+    Prompt,
+    /// Took the result of a concurrent caller's acquisition.
+    Shared,
+    /// Failed.
+    Error,
+}
+
+impl Outcome {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Refresh => "refresh",
+            Self::Prompt => "prompt",
+            Self::Shared => "shared",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// The kind of an error, for tracing fields (the message may hold personal data).
+fn error_kind(e: &Error) -> &'static str {
+    match e.kind() {
+        entra_core::ErrorKind::CredentialUnavailable => "credential_unavailable",
+        entra_core::ErrorKind::ClientAuthentication { .. } => "client_authentication",
+        entra_core::ErrorKind::AuthenticationRequired { .. } => "authentication_required",
+        entra_core::ErrorKind::InvalidArgument => "invalid_argument",
+        _ => "other",
+    }
 }
 
 /// Opens a browser to sign a user in interactively, with the authorization code flow and PKCE,
@@ -252,7 +290,7 @@ impl InteractiveBrowserCredential {
         scopes: &[&str],
         claims: Option<&str>,
     ) -> Result<AuthenticationRecord> {
-        let span = tracing::info_span!("authenticate", scopes = scopes.len());
+        let span = tracing::info_span!("authenticate", scopes = ?scopes, tenant = %self.tenant_id);
         self.authenticate_inner(scopes, claims)
             .instrument(span)
             .await
@@ -364,6 +402,15 @@ impl InteractiveBrowserCredential {
                 .front
                 .get(scopes, tenant, cae, OffsetDateTime::now_utc())
         {
+            // The hot path: no span, one TRACE event (a few ns when TRACE is off).
+            tracing::trace!(
+                scopes = ?scopes,
+                tenant,
+                cae,
+                outcome = Outcome::Hit.as_str(),
+                source = "memory",
+                "get_token served from the in-memory token map"
+            );
             return Ok(hit);
         }
         let key = FlightKey {
@@ -374,14 +421,58 @@ impl InteractiveBrowserCredential {
         };
         let span = tracing::info_span!(
             "get_token",
-            scopes = scopes.len(),
+            method,
+            scopes = ?scopes,
+            tenant,
             cae,
-            claims = claims.is_some()
+            claims = claims.is_some(),
+            outcome = tracing::field::Empty,
         );
-        self.flights
-            .run(key, || self.acquire_slow(scopes, tenant, claims, cae))
-            .instrument(span)
-            .await
+        let started = Instant::now();
+        let outcome = OnceLock::new();
+        let result = self
+            .flights
+            .run(key, || async {
+                let result = self.acquire_slow(scopes, tenant, claims, cae).await;
+                let _ = outcome.set(match &result {
+                    Ok((_, o)) => *o,
+                    Err(_) => Outcome::Error,
+                });
+                result.map(|(info, _)| info)
+            })
+            .instrument(span.clone())
+            .await;
+        // Not set: another caller's acquisition for the same key finished while this one
+        // waited, and its result was taken.
+        let outcome = match (outcome.get(), &result) {
+            (Some(o), _) => *o,
+            (None, Ok(_)) => Outcome::Shared,
+            (None, Err(_)) => Outcome::Error,
+        };
+        span.record("outcome", outcome.as_str());
+        span.in_scope(|| {
+            let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            match &result {
+                Ok(_) => tracing::debug!(outcome = outcome.as_str(), duration_ms, "get_token done"),
+                Err(e) if self.enable_support_logging => tracing::info!(
+                    outcome = outcome.as_str(),
+                    duration_ms,
+                    error_kind = error_kind(e),
+                    oauth_error = e.error_response().map(|r| r.error.as_str()),
+                    error = %e,
+                    "get_token failed"
+                ),
+                // The message may quote Entra ID's description, which can name the user.
+                Err(e) => tracing::info!(
+                    outcome = outcome.as_str(),
+                    duration_ms,
+                    error_kind = error_kind(e),
+                    oauth_error = e.error_response().map(|r| r.error.as_str()),
+                    "get_token failed"
+                ),
+            }
+        });
+        result
     }
 
     async fn acquire_slow(
@@ -390,23 +481,24 @@ impl InteractiveBrowserCredential {
         tenant: &str,
         claims: Option<&str>,
         cae: bool,
-    ) -> Result<AccessTokenInfo> {
+    ) -> Result<(AccessTokenInfo, Outcome)> {
         // Another caller may have finished meanwhile.
         if claims.is_none()
             && let Some(hit) = self
                 .front
                 .get(scopes, tenant, cae, OffsetDateTime::now_utc())
         {
-            return Ok(hit);
+            tracing::debug!(source = "memory", "access token served from the in-memory token map");
+            return Ok((hit, Outcome::Hit));
         }
         let endpoints = self.endpoints(tenant).await?;
         let cache = self.cache(cae)?;
         match self.silent(&cache, &endpoints, scopes, claims, cae).await {
-            Ok(info) => {
+            Ok((info, outcome)) => {
                 if claims.is_none() {
                     self.front.insert(scopes, tenant, cae, &info);
                 }
-                return Ok(info);
+                return Ok((info, outcome));
             }
             Err(SilentMiss::Failed(e)) => return Err(e),
             Err(SilentMiss::NeedsInteraction) => {}
@@ -419,7 +511,7 @@ impl InteractiveBrowserCredential {
             .interactive(&cache, &endpoints, scopes, claims, cae)
             .await?;
         self.front.insert(scopes, tenant, cae, &info);
-        Ok(info)
+        Ok((info, Outcome::Prompt))
     }
 
     /// The realms a cached token of the record's account may be stored under for `realm`:
@@ -450,11 +542,20 @@ impl InteractiveBrowserCredential {
         scopes: &[&str],
         claims: Option<&str>,
         cae: bool,
-    ) -> std::result::Result<AccessTokenInfo, SilentMiss> {
+    ) -> std::result::Result<(AccessTokenInfo, Outcome), SilentMiss> {
         let Some(record) = self.record.load_full() else {
+            tracing::debug!("no account signed in yet: interaction required");
             return Err(SilentMiss::NeedsInteraction);
         };
         let home = record.home_account_id();
+        if self.enable_support_logging {
+            tracing::debug!(
+                home_account_id = home,
+                username = record.username(),
+                home_tenant = record.tenant_id(),
+                "silent acquisition for the signed-in account"
+            );
+        }
         let environments = &endpoints.aliases;
         let now = OffsetDateTime::now_utc();
         let mut aging = None;
@@ -468,8 +569,8 @@ impl InteractiveBrowserCredential {
                     .map_err(|e| SilentMiss::Failed(e.into()))?;
                 if let Some(hit) = hit {
                     if !hit.should_refresh(now) {
-                        tracing::debug!("access token served from the cache");
-                        return Ok(hit.to_access_token_info());
+                        tracing::debug!(source = "cache", "access token served from the cache");
+                        return Ok((hit.to_access_token_info(), Outcome::Hit));
                     }
                     tracing::debug!("cached access token is past refresh_on: refreshing");
                     aging = Some(hit.to_access_token_info());
@@ -481,12 +582,12 @@ impl InteractiveBrowserCredential {
             .refresh(cache, endpoints, &record, scopes, claims, cae)
             .await
         {
-            Ok(info) => Ok(info),
+            Ok(info) => Ok((info, Outcome::Refresh)),
             Err(miss) => match aging {
                 // Past refresh_on but still valid: the old token is returned (Python, .NET).
                 Some(old) => {
                     tracing::debug!("refresh failed; returning the still-valid cached token");
-                    Ok(old)
+                    Ok((old, Outcome::Hit))
                 }
                 None => Err(miss),
             },
@@ -612,7 +713,16 @@ impl InteractiveBrowserCredential {
             start_url = server.start_redirect(sign_in_url)?;
             start_url.secret()
         };
-        tracing::info!(port, url = %redact_url(sign_in_url), "opening the browser for interactive sign-in");
+        if self.enable_support_logging {
+            tracing::info!(
+                port,
+                url = %redact_url(sign_in_url),
+                login_hint = self.login_hint.as_deref(),
+                "opening the browser for interactive sign-in"
+            );
+        } else {
+            tracing::info!(port, url = %redact_url(sign_in_url), "opening the browser for interactive sign-in");
+        }
         let wait = server.wait(flow.state().clone(), self.response_mode, self.timeout);
         tokio::pin!(wait);
         let redirect = tokio::select! {
@@ -685,7 +795,9 @@ impl InteractiveBrowserCredential {
         if self.enable_support_logging {
             tracing::info!(
                 username = record.username(),
-                tenant = record.tenant_id(),
+                home_tenant = record.tenant_id(),
+                home_account_id = record.home_account_id(),
+                local_account_id = %account.local_account_id,
                 "signed in"
             );
         } else {

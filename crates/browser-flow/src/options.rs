@@ -211,9 +211,22 @@ impl InteractiveBrowserCredentialOptions {
         self
     }
 
-    /// Log personally identifiable information (user names, tenant and account ids) in this
-    /// crate's tracing events, for troubleshooting only. Tokens, codes and `state` are never
-    /// logged either way. Default false.
+    /// Adds personally identifiable information to this crate's tracing events, for
+    /// troubleshooting only (Python passes this option to MSAL as `enable_pii_log`).
+    /// Default false.
+    ///
+    /// - **Off** (default): no event or span field holds the signed-in user's name
+    ///   (`preferred_username`), object id (`oid`), home or local account id, home tenant, the
+    ///   configured `login_hint`, or the message of a failed `get_token` (Entra ID's
+    ///   descriptions may name the user; the error kind and OAuth error code are logged).
+    /// - **On**: those are added: `username`, `home_tenant`, `home_account_id` and
+    ///   `local_account_id` on the "signed in" event and at the start of silent
+    ///   acquisition, `login_hint` on the "opening the browser" event, and the error
+    ///   message on "get_token failed".
+    ///
+    /// Either way, no field ever holds a token, an authorization code, a PKCE verifier,
+    /// `state`, a nonce or an ID token; scopes, the requested tenant, endpoints, statuses,
+    /// correlation ids and durations are always logged.
     #[must_use]
     pub fn with_enable_support_logging(mut self, enable: bool) -> Self {
         self.enable_support_logging = enable;

@@ -21,6 +21,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use entra_msal_lite::ResponseMode;
 
@@ -252,7 +253,12 @@ impl LoopbackServer {
                 accepted = accept_any(&first, second.as_ref()) => match accepted {
                     Ok(stream) => {
                         if connections.len() < MAX_CONNECTIONS {
-                            connections.spawn(serve(stream, Arc::clone(&builder), Arc::clone(&shared)));
+                            // In the caller's span (the sign-in's `get_token`), so each request's events
+                            // are attributed to it.
+                            connections.spawn(
+                                serve(stream, Arc::clone(&builder), Arc::clone(&shared))
+                                    .in_current_span(),
+                            );
                         } else {
                             tracing::debug!("too many connections to the loopback server; closing one");
                         }
@@ -389,27 +395,111 @@ fn log_path(path: &str) -> &str {
     &path[..end]
 }
 
+/// What a request to the loopback server was, for the `kind` field of its tracing event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RequestKind {
+    /// The one-time start address: `302` to the sign-in page.
+    StartRedirect,
+    /// The start address with a method other than GET/HEAD: `405`.
+    StartWrongMethod,
+    /// `/favicon.ico`: `404`.
+    Favicon,
+    /// Any other path: `404`.
+    UnrelatedPath,
+    /// The redirect path with the wrong method: `405`.
+    WrongMethod,
+    /// A form post that is not a form: `415`.
+    UnsupportedMediaType,
+    /// A body too large or incomplete: `413`.
+    TooLarge,
+    /// A body that did not arrive in time: `408`.
+    BodyTimeout,
+    /// Parameters that are not a sign-in response: `400`.
+    BadRequest,
+    /// A sign-in response with another `state`: `400`.
+    StateMismatch,
+    /// The sign-in response with a code: `200`, success page.
+    Code,
+    /// The sign-in response with an error: `200`, failure page.
+    ErrorRedirect,
+    /// A second valid response after the first: `200`, "already complete".
+    AlreadyComplete,
+}
+
+impl RequestKind {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::StartRedirect => "start_redirect",
+            Self::StartWrongMethod => "start_wrong_method",
+            Self::Favicon => "favicon",
+            Self::UnrelatedPath => "unrelated_path",
+            Self::WrongMethod => "wrong_method",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::TooLarge => "too_large",
+            Self::BodyTimeout => "body_timeout",
+            Self::BadRequest => "bad_request",
+            Self::StateMismatch => "state_mismatch",
+            Self::Code => "authorization_code",
+            Self::ErrorRedirect => "error_redirect",
+            Self::AlreadyComplete => "already_complete",
+        }
+    }
+}
+
+/// Answers one request and traces what it was: its kind, method, status and a log-safe path
+/// (never a query string, a form body, `state` or the start address's token).
 async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Response<Full<Bytes>> {
+    let method = req.method().clone();
+    let path = log_path(req.uri().path()).to_owned();
+    let (kind, response) = route(req, shared, slot).await;
+    tracing::debug!(
+        kind = kind.as_str(),
+        %method,
+        path,
+        status = response.status().as_u16(),
+        "loopback server request"
+    );
+    response
+}
+
+async fn route(
+    req: Request<Incoming>,
+    shared: &Shared,
+    slot: &Slot,
+) -> (RequestKind, Response<Full<Bytes>>) {
+    use RequestKind as K;
     if let Some(start) = &shared.start {
         let path = req.uri().path();
         if path.starts_with(START_PREFIX) && constant_time_eq(path, start.path.secret()) {
             if req.method() != Method::GET && req.method() != Method::HEAD {
-                return notice(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "Method not allowed",
-                    "Open this address in a browser to sign in.",
+                return (
+                    K::StartWrongMethod,
+                    notice(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "Method not allowed",
+                        "Open this address in a browser to sign in.",
+                    ),
                 );
             }
-            tracing::debug!("loopback server: sign-in start address (302 to the sign-in page)");
-            return start_redirect_response(start.location.secret());
+            return (
+                K::StartRedirect,
+                start_redirect_response(start.location.secret()),
+            );
         }
     }
     if req.uri().path() != shared.path {
-        tracing::debug!(method = %req.method(), path = log_path(req.uri().path()), "loopback server: unrelated path (404)");
-        return notice(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "This address only accepts the sign-in response.",
+        let kind = if req.uri().path() == "/favicon.ico" {
+            K::Favicon
+        } else {
+            K::UnrelatedPath
+        };
+        return (
+            kind,
+            notice(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "This address only accepts the sign-in response.",
+            ),
         );
     }
     let expected = match shared.mode {
@@ -417,7 +507,6 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
         _ => Method::POST,
     };
     if req.method() != expected {
-        tracing::debug!(method = %req.method(), "loopback server: unexpected method (405)");
         let mut response = notice(
             StatusCode::METHOD_NOT_ALLOWED,
             "Method not allowed",
@@ -426,7 +515,7 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
         if let Ok(allow) = HeaderValue::from_str(expected.as_str()) {
             response.headers_mut().insert(header::ALLOW, allow);
         }
-        return response;
+        return (K::WrongMethod, response);
     }
     let params: Bytes = if expected == Method::GET {
         Bytes::copy_from_slice(req.uri().query().unwrap_or("").as_bytes())
@@ -441,10 +530,13 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
                     .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             });
         if !is_form {
-            return notice(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported media type",
-                "The sign-in response must be a form (application/x-www-form-urlencoded).",
+            return (
+                K::UnsupportedMediaType,
+                notice(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Unsupported media type",
+                    "The sign-in response must be a form (application/x-www-form-urlencoded).",
+                ),
             );
         }
         let declared = req
@@ -453,27 +545,36 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-            return notice(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Request too large",
-                "The request body is larger than any sign-in response.",
+            return (
+                K::TooLarge,
+                notice(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request too large",
+                    "The request body is larger than any sign-in response.",
+                ),
             );
         }
         let body = Limited::new(req.into_body(), MAX_BODY_BYTES);
         match tokio::time::timeout(BODY_READ_TIMEOUT, body.collect()).await {
             Ok(Ok(collected)) => collected.to_bytes(),
             Ok(Err(_)) => {
-                return notice(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Request too large",
-                    "The request body is larger than any sign-in response or incomplete.",
+                return (
+                    K::TooLarge,
+                    notice(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Request too large",
+                        "The request body is larger than any sign-in response or incomplete.",
+                    ),
                 );
             }
             Err(_) => {
-                return notice(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "Request timeout",
-                    "The request body did not arrive in time.",
+                return (
+                    K::BodyTimeout,
+                    notice(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "Request timeout",
+                        "The request body did not arrive in time.",
+                    ),
                 );
             }
         }
@@ -484,32 +585,46 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
                 ?rejection,
                 "loopback server: request does not complete the sign-in (400)"
             );
-            let title = if rejection == Rejection::StateMismatch {
-                "Unexpected sign-in response"
+            let (kind, title) = if rejection == Rejection::StateMismatch {
+                (K::StateMismatch, "Unexpected sign-in response")
             } else {
-                "Bad request"
+                (K::BadRequest, "Bad request")
             };
-            notice(StatusCode::BAD_REQUEST, title, rejection.explanation())
+            (
+                kind,
+                notice(StatusCode::BAD_REQUEST, title, rejection.explanation()),
+            )
         }
         Ok(outcome) => {
             if shared.done.swap(true, Ordering::AcqRel) {
-                return respond(StatusCode::OK, redirect::already_complete_page());
+                return (
+                    K::AlreadyComplete,
+                    respond(StatusCode::OK, redirect::already_complete_page()),
+                );
             }
-            let (page, result) = match outcome {
+            let (kind, page, result) = match outcome {
                 RedirectOutcome::Code { code, client_info } => {
                     tracing::debug!("loopback server: authorization code received");
-                    (redirect::success_page(), Ok(AuthCode { code, client_info }))
+                    (
+                        K::Code,
+                        redirect::success_page(),
+                        Ok(AuthCode { code, client_info }),
+                    )
                 }
                 RedirectOutcome::Error(response) => {
                     tracing::debug!(error = %response.error, "loopback server: the authority redirected with an error");
                     let page = redirect::failure_page(&response);
-                    (page, Err(Error::from_error_response(None, response)))
+                    (
+                        K::ErrorRedirect,
+                        page,
+                        Err(Error::from_error_response(None, response)),
+                    )
                 }
             };
             if let Ok(mut s) = slot.lock() {
                 *s = Some(result);
             }
-            respond(StatusCode::OK, page)
+            (kind, respond(StatusCode::OK, page))
         }
     }
 }

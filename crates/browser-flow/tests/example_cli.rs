@@ -85,8 +85,18 @@ impl Run {
             .expect("a count")
     }
 
-    /// The sign-in URL the example announced.
+    /// The authorize request the embedded mock received (one-time values redacted).
     fn sign_in_url(&self) -> url::Url {
+        let mut lines = self.stderr.lines();
+        lines
+            .by_ref()
+            .find(|l| l.starts_with("Authorize request received by the mock:"))
+            .unwrap_or_else(|| panic!("no authorize request reported:\n{}", self.stderr));
+        url::Url::parse(lines.next().expect("the URL line").trim()).expect("a URL")
+    }
+
+    /// Where the browser was sent: the credential's one-time loopback start address.
+    fn opened_url(&self) -> url::Url {
         let mut lines = self.stderr.lines();
         lines
             .by_ref()
@@ -182,11 +192,18 @@ fn signs_in_against_the_mock_and_prints_one_json_object() {
         ["accessToken", "expiresOn", "tokenType"],
         "no refreshOn when the service sent no refresh_in"
     );
+    // The browser gets a loopback address that redirects to the sign-in page, so the
+    // one-time values of the authorize URL never reach a browser launcher's logs.
+    let opened = r.opened_url();
+    assert_eq!(opened.scheme(), "http");
+    assert_eq!(opened.host_str(), Some("localhost"));
+    assert!(opened.query().is_none(), "{opened}");
     // The real host name, resolved to the mock; the request of a public client with PKCE.
     let url = r.sign_in_url();
     assert_eq!(url.host_str(), Some("login.microsoftonline.com"));
     assert_eq!(url.path(), "/organizations/oauth2/v2.0/authorize");
     assert_eq!(r.query("code_challenge_method").as_deref(), Some("S256"));
+    assert_eq!(r.query("state").as_deref(), Some("<redacted>"));
     assert!(r.query("scope").unwrap().contains(GRAPH));
     // The authorize page, then one code redemption.
     assert_eq!(r.mock_requests(), 2, "{}", r.stderr);

@@ -152,6 +152,14 @@ pub trait CacheBackend: Send + Sync + fmt::Debug {
         known: Option<&CacheVersion>,
         update: &mut ModifyFn<'_>,
     ) -> Result<Option<CacheVersion>, CacheError>;
+
+    /// What kind of store this is, for the `backend` field of the cache's tracing events:
+    /// `memory` for [`MemoryBackend`], `file encrypted` or `file plaintext` for
+    /// [`FileBackend`](crate::FileBackend). Never a location or anything from the document.
+    /// Default: the implementing type's name ([`std::any::type_name`]).
+    fn kind(&self) -> &'static str {
+        std::any::type_name::<Self>()
+    }
 }
 
 #[derive(Default)]
@@ -241,5 +249,9 @@ impl CacheBackend for MemoryBackend {
         store.generation += 1;
         store.data = Some(data);
         Ok(Some(CacheVersion::new(store.generation.to_string())))
+    }
+
+    fn kind(&self) -> &'static str {
+        "memory"
     }
 }

@@ -3,9 +3,10 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use time::OffsetDateTime;
-use tracing::{debug, instrument};
+use tracing::{debug, instrument, trace};
 
 use crate::CacheError;
 use crate::backend::{CacheBackend, CacheVersion, Loaded};
@@ -14,6 +15,22 @@ use crate::token_cache::{
     AccessTokenQuery, CachedAccessToken, CachedRefreshToken, Mutation, RefreshTokenQuery,
     TokenCache, TokenWrite,
 };
+
+/// Milliseconds since `started`, fractional, for tracing fields.
+fn millis(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// The name of a change, for tracing fields.
+fn operation_name(mutation: &Mutation<'_>) -> &'static str {
+    match mutation {
+        Mutation::Write(..) => "write_token_response",
+        Mutation::RemoveRefreshToken(_) => "remove_refresh_token",
+        Mutation::RemoveAccount { .. } => "remove_account",
+        Mutation::Clear => "clear",
+        Mutation::Replace(_) => "import",
+    }
+}
 
 /// The token cache a credential uses: a [`TokenCache`] plus, optionally, a [`CacheBackend`]
 /// where the document is stored.
@@ -124,9 +141,34 @@ impl Cache {
             return Ok(());
         };
         let known = self.known_version();
-        match backend.load(known.as_ref()).await? {
-            Loaded::Unchanged => {}
+        let started = Instant::now();
+        let loaded = backend.load(known.as_ref()).await.inspect_err(|e| {
+            debug!(
+                backend = backend.kind(),
+                duration_ms = millis(started),
+                error = %e,
+                "token cache load failed"
+            );
+        })?;
+        match loaded {
+            Loaded::Unchanged => {
+                // Every lookup asks: keep this one at TRACE.
+                trace!(
+                    backend = backend.kind(),
+                    outcome = "unchanged",
+                    duration_ms = millis(started),
+                    "token cache load"
+                );
+            }
             Loaded::Missing => {
+                debug!(
+                    backend = backend.kind(),
+                    outcome = "missing",
+                    entries = 0,
+                    bytes = 0,
+                    duration_ms = millis(started),
+                    "token cache load"
+                );
                 if known.is_some() || !self.tokens.is_empty() {
                     debug!("token cache store is empty: dropping the in-memory cache");
                     self.tokens.install(CacheDocument::default());
@@ -135,7 +177,14 @@ impl Cache {
             }
             Loaded::Data { data, version } => {
                 let doc = CacheDocument::from_json_at(&data, &format!("{backend:?}"))?;
-                debug!(entries = doc.len(), "token cache reloaded");
+                debug!(
+                    backend = backend.kind(),
+                    outcome = "loaded",
+                    entries = doc.len(),
+                    bytes = data.len(),
+                    duration_ms = millis(started),
+                    "token cache load"
+                );
                 self.tokens.install(doc);
                 self.set_version(Some(version));
             }
@@ -144,13 +193,25 @@ impl Cache {
     }
 
     async fn mutate(&self, mutation: Mutation<'_>) -> Result<bool, CacheError> {
+        let operation = operation_name(&mutation);
         let Some(backend) = &self.backend else {
-            return Ok(self.tokens.mutate(&mutation));
+            let started = Instant::now();
+            let changed = self.tokens.mutate(&mutation);
+            debug!(
+                backend = "none",
+                operation,
+                changed,
+                entries = self.tokens.len(),
+                duration_ms = millis(started),
+                "token cache updated in memory"
+            );
+            return Ok(changed);
         };
         let _writer = self.write_lock.lock().await;
+        let started = Instant::now();
         let known = self.known_version();
         let location = format!("{backend:?}");
-        let mut result: Option<(CacheDocument, Option<CacheVersion>, bool)> = None;
+        let mut result: Option<(CacheDocument, Option<CacheVersion>, bool, usize)> = None;
         let tokens = &self.tokens;
         let mut update = |loaded: Loaded| -> Result<Option<Vec<u8>>, CacheError> {
             let (mut doc, version) = match loaded {
@@ -163,13 +224,35 @@ impl Cache {
             };
             let changed = doc.apply(&mutation);
             let bytes = changed.then(|| doc.to_json());
-            result = Some((doc, version, changed));
+            let len = bytes.as_ref().map_or(0, Vec::len);
+            result = Some((doc, version, changed, len));
             Ok(bytes)
         };
-        let written = backend.modify(known.as_ref(), &mut update).await?;
-        let Some((doc, loaded_version, changed)) = result else {
+        let written = backend
+            .modify(known.as_ref(), &mut update)
+            .await
+            .inspect_err(|e| {
+                debug!(
+                    backend = backend.kind(),
+                    operation,
+                    duration_ms = millis(started),
+                    error = %e,
+                    "token cache save failed"
+                );
+            })?;
+        let Some((doc, loaded_version, changed, bytes)) = result else {
             return Ok(false);
         };
+        debug!(
+            backend = backend.kind(),
+            operation,
+            changed,
+            saved = written.is_some(),
+            entries = doc.len(),
+            bytes,
+            duration_ms = millis(started),
+            "token cache save"
+        );
         self.tokens.install(doc);
         self.set_version(if changed { written } else { loaded_version });
         Ok(changed)

@@ -733,4 +733,13 @@ impl CacheBackend for FileBackend {
         debug!(path = %self.path.display(), "token cache saved");
         Ok(Some(version))
     }
+
+    fn kind(&self) -> &'static str {
+        match self.mode.get() {
+            Some(Mode::Encrypted(_)) => "file encrypted",
+            Some(Mode::Plaintext) => "file plaintext",
+            // Not opened yet: encryption is decided on first use.
+            None => "file",
+        }
+    }
 }

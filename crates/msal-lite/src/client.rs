@@ -2,7 +2,7 @@
 //! `Retry-After`) over the sans-I/O request builders and response parsers.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_LENGTH, RETRY_AFTER};
 use time::OffsetDateTime;
@@ -150,6 +150,13 @@ pub(crate) struct HttpReply {
     pub(crate) retry_after: Option<Duration>,
     pub(crate) body: Vec<u8>,
     pub(crate) sent_at: OffsetDateTime,
+    /// How many times the request was retried before this reply.
+    pub(crate) retries: u32,
+}
+
+/// Whole milliseconds, for tracing fields.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The token endpoint client. Cheap to clone (the `reqwest::Client` is shared).
@@ -257,6 +264,7 @@ impl TokenClient {
             correlation_id = %request.correlation_id(),
         );
         async {
+            let started = Instant::now();
             let body = request.encoded_body();
             let reply = self
                 .send("the token request", request.url(), || {
@@ -266,11 +274,26 @@ impl TokenClient {
                     }
                     builder.body(body.secret().to_owned())
                 })
-                .await?;
+                .await;
+            let reply = match reply {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::warn!(
+                        duration_ms = millis(started.elapsed()),
+                        error = %e,
+                        "token request failed"
+                    );
+                    return Err(e);
+                }
+            };
             let parsed =
                 parse_token_response(reply.status, &reply.body, reply.sent_at, reply.retry_after);
+            let duration_ms = millis(started.elapsed());
             match &parsed {
                 Ok(response) => tracing::info!(
+                    status = reply.status,
+                    duration_ms,
+                    retries = reply.retries,
                     expires_in = response.expires_in,
                     has_refresh_token = response.refresh_token.is_some(),
                     has_id_token = response.id_token.is_some(),
@@ -278,6 +301,8 @@ impl TokenClient {
                 ),
                 Err(e) => tracing::warn!(
                     status = reply.status,
+                    duration_ms,
+                    retries = reply.retries,
                     error = e.oauth_error().unwrap_or_default(),
                     error_codes = ?e.error_response().map(|r| r.error_codes.clone()),
                     correlation_id = e.error_response().and_then(|r| r.correlation_id.as_deref()),
@@ -311,7 +336,13 @@ impl TokenClient {
     ) -> Result<HttpReply> {
         let mut attempt = 0u32;
         loop {
-            let result = self.send_once(what, url, make()).await;
+            let result = self
+                .send_once(what, url, make())
+                .await
+                .map(|reply| HttpReply {
+                    retries: attempt,
+                    ..reply
+                });
             let retry_after = match &result {
                 Ok(reply) if reply.status == 429 || (500..600).contains(&reply.status) => {
                     Some(reply.retry_after)
@@ -330,8 +361,10 @@ impl TokenClient {
                 request = what,
                 %url,
                 status = result.as_ref().map(|r| r.status).ok(),
+                error = result.as_ref().err().map(tracing::field::display),
                 attempt,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                wait_ms = millis(delay),
+                retry_after = retry_after.is_some(),
                 "retrying a failed request"
             );
             tokio::time::sleep(delay).await;
@@ -362,6 +395,7 @@ impl TokenClient {
             }
         };
         let sent_at = OffsetDateTime::now_utc();
+        let started = Instant::now();
         let mut response = builder.timeout(timeout).send().await.map_err(transport)?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -384,12 +418,20 @@ impl TokenClient {
             }
             body.extend_from_slice(&chunk);
         }
-        tracing::debug!(request = what, %url, status, bytes = body.len(), "response received");
+        tracing::debug!(
+            request = what,
+            %url,
+            status,
+            bytes = body.len(),
+            duration_ms = millis(started.elapsed()),
+            "response received"
+        );
         Ok(HttpReply {
             status,
             retry_after,
             body,
             sent_at,
+            retries: 0,
         })
     }
 }

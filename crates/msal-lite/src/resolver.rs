@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use tokio::sync::watch;
 use tracing::Instrument as _;
 use url::Url;
 
 use crate::authority::Authority;
-use crate::client::TokenClient;
+use crate::client::{TokenClient, millis};
 use crate::cloud;
 use crate::endpoints::{
     Endpoints, INSTANCE_DISCOVERY_ENDPOINT, alias_list, instance_discovery_url,
@@ -118,7 +119,12 @@ impl EndpointResolver {
     /// incomplete; [`MsalError::IssuerMismatch`]; transport errors of [`TokenClient`].
     pub async fn resolve(&self, authority: &Authority) -> Result<Arc<Endpoints>> {
         if let Some(endpoints) = Endpoints::known_cloud(authority) {
-            tracing::debug!(authority = %authority, "endpoints derived for a known cloud");
+            tracing::debug!(
+                authority = %authority,
+                source = "known_cloud",
+                cached = true,
+                "endpoints derived for a known cloud (no request)"
+            );
             return Ok(Arc::new(endpoints));
         }
         let key = cache_key(authority);
@@ -126,7 +132,15 @@ impl EndpointResolver {
             let waiting = {
                 let mut slots = self.inner.slots();
                 match slots.get(&key) {
-                    Some(Slot::Ready(endpoints)) => return Ok(Arc::clone(endpoints)),
+                    Some(Slot::Ready(endpoints)) => {
+                        tracing::debug!(
+                            authority = %authority,
+                            source = "metadata_cache",
+                            cached = true,
+                            "endpoints served from the in-memory metadata cache"
+                        );
+                        return Ok(Arc::clone(endpoints));
+                    }
                     Some(Slot::Pending(rx)) if rx.has_changed().is_ok() => Ok(rx.clone()),
                     _ => {
                         let (tx, rx) = watch::channel(None);
@@ -239,9 +253,29 @@ impl EndpointResolver {
                 })?,
             };
             let url = instance_discovery_url(&endpoint, authority);
+            let started = Instant::now();
             let discovered = match self.inner.client.get("instance discovery", &url).await {
-                Ok(reply) => parse_instance_discovery(reply.status, &reply.body, authority),
-                Err(e) => Err(e),
+                Ok(reply) => {
+                    tracing::debug!(
+                        %url,
+                        status = reply.status,
+                        duration_ms = millis(started.elapsed()),
+                        retries = reply.retries,
+                        cached = false,
+                        "instance discovery response"
+                    );
+                    parse_instance_discovery(reply.status, &reply.body, authority)
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        %url,
+                        duration_ms = millis(started.elapsed()),
+                        cached = false,
+                        error = %e,
+                        "instance discovery request failed"
+                    );
+                    Err(e)
+                }
             };
             match discovered {
                 Ok(discovery) => {
@@ -264,11 +298,29 @@ impl EndpointResolver {
                 }
             }
         }
+        let started = Instant::now();
         let reply = self
             .inner
             .client
             .get("the OpenID configuration request", &configuration_url)
-            .await?;
+            .await
+            .inspect_err(|e| {
+                tracing::debug!(
+                    url = %configuration_url,
+                    duration_ms = millis(started.elapsed()),
+                    cached = false,
+                    error = %e,
+                    "OpenID configuration request failed"
+                );
+            })?;
+        tracing::debug!(
+            url = %configuration_url,
+            status = reply.status,
+            duration_ms = millis(started.elapsed()),
+            retries = reply.retries,
+            cached = false,
+            "OpenID configuration response"
+        );
         let endpoints = parse_openid_configuration(reply.status, &reply.body, authority, &aliases)?;
         tracing::info!(token_endpoint = %endpoints.token_endpoint, "OpenID configuration read");
         Ok(endpoints)
