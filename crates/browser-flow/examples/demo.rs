@@ -320,8 +320,10 @@ async fn demo() -> Result<()> {
     describe_token(&info);
     describe_cache_file(&cache_path);
     let requests = mock.total_requests();
+    let by_credential = requests - mock.count(Endpoint::Authorize) - mock.count(Endpoint::SignIn);
     println!(
-        "   → {requests} requests to Entra ID, browser opened {} time(s), {}",
+        "   → {requests} requests to Entra ID ({} by the browser, {by_credential} by the credential), browser opened {} time(s), {}",
+        requests - by_credential,
         browser.opened(),
         fmt_duration(elapsed)
     );

@@ -488,7 +488,10 @@ impl InteractiveBrowserCredential {
                 .front
                 .get(scopes, tenant, cae, OffsetDateTime::now_utc())
         {
-            tracing::debug!(source = "memory", "access token served from the in-memory token map");
+            tracing::debug!(
+                source = "memory",
+                "access token served from the in-memory token map"
+            );
             return Ok((hit, Outcome::Hit));
         }
         let endpoints = self.endpoints(tenant).await?;

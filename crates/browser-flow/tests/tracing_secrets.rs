@@ -55,7 +55,11 @@ fn cache_secrets(data: &[u8]) -> Vec<String> {
 /// Every secret a run produced: what the requests to the mock carried, what the browser was
 /// given, and what the credential cached (the last refresh token and the id tokens were never
 /// sent back).
-fn run_secrets(mock: &MockEntra, browser: &HeadlessBrowser, cache: &MemoryBackend) -> BTreeSet<String> {
+fn run_secrets(
+    mock: &MockEntra,
+    browser: &HeadlessBrowser,
+    cache: &MemoryBackend,
+) -> BTreeSet<String> {
     let mut secrets: BTreeSet<String> = BTreeSet::new();
     for request in mock.requests() {
         for name in ["code", "code_verifier", "refresh_token", "client_assertion"] {
@@ -69,7 +73,11 @@ fn run_secrets(mock: &MockEntra, browser: &HeadlessBrowser, cache: &MemoryBacken
             }
         }
     }
-    for url in browser.opened_urls().iter().chain(browser.start_urls().iter()) {
+    for url in browser
+        .opened_urls()
+        .iter()
+        .chain(browser.start_urls().iter())
+    {
         let url = url::Url::parse(url).unwrap();
         for (k, v) in url.query_pairs() {
             if matches!(k.as_ref(), "state" | "nonce") {
@@ -192,7 +200,11 @@ async fn no_secret_reaches_tracing_during_a_whole_flow() {
         })
         .count();
     assert_eq!(kinds_found, 5, "the run produced every kind of secret");
-    assert_eq!(browser.start_urls().len(), 1, "the browser followed a start address");
+    assert_eq!(
+        browser.start_urls().len(),
+        1,
+        "the browser followed a start address"
+    );
 
     let text = since(&captured, from);
     assert_no_secret(&text, &secrets);
@@ -281,7 +293,9 @@ async fn no_secret_reaches_tracing_during_a_whole_flow() {
     // The cache save: backend, entry count, size and duration.
     let save = text
         .lines()
-        .find(|l| l.contains("token cache save") && l.contains("operation=\"write_token_response\""))
+        .find(|l| {
+            l.contains("token cache save") && l.contains("operation=\"write_token_response\"")
+        })
         .expect("the cache save is traced");
     for field in ["backend=\"memory\"", "entries=", "bytes=", "duration_ms="] {
         assert!(save.contains(field), "{field} missing: {save}");
@@ -320,10 +334,15 @@ async fn support_logging_adds_personal_data_and_still_no_secret() {
     let record = credential.authenticate(&[GRAPH], None).await.unwrap();
     // A second credential (a new process, say) with the record and the same store: it loads
     // the stored document and serves the token from it.
-    let later = InteractiveBrowserCredential::new(options.with_authentication_record(record)).unwrap();
+    let later =
+        InteractiveBrowserCredential::new(options.with_authentication_record(record)).unwrap();
     let token = later.get_token(&[GRAPH], None).await.unwrap();
     assert_eq!(browser.open_count(), 1);
-    assert_eq!(mock.count(Endpoint::Token), 1, "the second credential sent no request");
+    assert_eq!(
+        mock.count(Endpoint::Token),
+        1,
+        "the second credential sent no request"
+    );
 
     let mut secrets = run_secrets(&mock, &browser, &cache);
     secrets.insert(token.token.secret().to_owned());
