@@ -290,7 +290,11 @@ impl InteractiveBrowserCredential {
         scopes: &[&str],
         claims: Option<&str>,
     ) -> Result<AuthenticationRecord> {
-        let span = tracing::info_span!("authenticate", scopes = ?scopes, tenant = %self.tenant_id);
+        let span = tracing::info_span!(
+            "authenticate",
+            scopes = ?scopes,
+            tenant = self.tenant_id.as_str()
+        );
         self.authenticate_inner(scopes, claims)
             .instrument(span)
             .await

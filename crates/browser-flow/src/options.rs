@@ -216,17 +216,19 @@ impl InteractiveBrowserCredentialOptions {
     /// Default false.
     ///
     /// - **Off** (default): no event or span field holds the signed-in user's name
-    ///   (`preferred_username`), object id (`oid`), home or local account id, home tenant, the
-    ///   configured `login_hint`, or the message of a failed `get_token` (Entra ID's
-    ///   descriptions may name the user; the error kind and OAuth error code are logged).
+    ///   (`preferred_username`), object id (`oid`), home or local account id, the configured
+    ///   `login_hint`, or the message of a failed `get_token` (Entra ID's descriptions may
+    ///   name the user; the error kind and OAuth error code are logged).
     /// - **On**: those are added: `username`, `home_tenant`, `home_account_id` and
-    ///   `local_account_id` on the "signed in" event and at the start of silent
-    ///   acquisition, `login_hint` on the "opening the browser" event, and the error
-    ///   message on "get_token failed".
+    ///   `local_account_id` on the "signed in" event, `home_account_id`, `username` and
+    ///   `home_tenant` at the start of silent acquisition, `login_hint` on the "opening the
+    ///   browser" event, and the error message on "get_token failed".
     ///
     /// Either way, no field ever holds a token, an authorization code, a PKCE verifier,
-    /// `state`, a nonce or an ID token; scopes, the requested tenant, endpoints, statuses,
-    /// correlation ids and durations are always logged.
+    /// `state`, a nonce or an ID token. Scopes, endpoints, statuses, correlation ids and
+    /// durations are always logged, and so are tenant ids where they are part of the request:
+    /// the requested tenant, the authority and endpoint URLs, and the realm a cache lookup
+    /// searches (as MSAL logs authorities).
     #[must_use]
     pub fn with_enable_support_logging(mut self, enable: bool) -> Self {
         self.enable_support_logging = enable;

@@ -22,7 +22,7 @@ use std::time::Duration;
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
 use entra_cache::MemoryBackend;
 use entra_core::TokenCredential;
-use entra_testing::{Endpoint, HeadlessBrowser, MockEntra, TestUser};
+use entra_testing::{Endpoint, Fault, FaultTimes, HeadlessBrowser, MockEntra, TestUser};
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 const ARM: &str = "https://management.azure.com/.default";
@@ -54,11 +54,12 @@ fn cache_secrets(data: &[u8]) -> Vec<String> {
 
 /// Every secret a run produced: what the requests to the mock carried, what the browser was
 /// given, and what the credential cached (the last refresh token and the id tokens were never
-/// sent back).
+/// sent back; at least `min_cached` of them, access, refresh and id tokens together).
 fn run_secrets(
     mock: &MockEntra,
     browser: &HeadlessBrowser,
     cache: &MemoryBackend,
+    min_cached: usize,
 ) -> BTreeSet<String> {
     let mut secrets: BTreeSet<String> = BTreeSet::new();
     for request in mock.requests() {
@@ -91,7 +92,7 @@ fn run_secrets(
     }
     let cached_secrets = cache_secrets(&cache.data().unwrap());
     assert!(
-        cached_secrets.len() >= 4,
+        cached_secrets.len() >= min_cached,
         "{} cached secrets",
         cached_secrets.len()
     );
@@ -187,7 +188,7 @@ async fn no_secret_reaches_tracing_during_a_whole_flow() {
     assert_eq!(browser.open_count(), 1, "refreshes never prompt");
 
     // Every secret of the run.
-    let mut secrets = run_secrets(&mock, &browser, &cache);
+    let mut secrets = run_secrets(&mock, &browser, &cache, 4);
     for token in [&first, &arm, &arm_again] {
         secrets.insert(token.token.secret().to_owned());
     }
@@ -344,8 +345,19 @@ async fn support_logging_adds_personal_data_and_still_no_secret() {
         "the second credential sent no request"
     );
 
-    let mut secrets = run_secrets(&mock, &browser, &cache);
-    secrets.insert(token.token.secret().to_owned());
+    // A refresh that is throttled once (429, `Retry-After: 0`) and retried.
+    mock.inject_fault_times(
+        Endpoint::Token,
+        Fault::too_many_requests(0),
+        FaultTimes::Next(1),
+    );
+    let arm = later.get_token(&[ARM], None).await.unwrap();
+    assert_eq!(browser.open_count(), 1, "the refresh did not prompt");
+
+    let mut secrets = run_secrets(&mock, &browser, &cache, 3);
+    for token in [&token, &arm] {
+        secrets.insert(token.token.secret().to_owned());
+    }
     let text = since(&captured, from);
     assert_no_secret(&text, &secrets);
     // The personal data support logging is for.
@@ -380,6 +392,21 @@ async fn support_logging_adds_personal_data_and_still_no_secret() {
         text.lines()
             .any(|l| l.contains("get_token{") && l.contains("outcome=\"hit\"")),
         "the cache hit is the get_token span's outcome"
+    );
+    // The throttled refresh: the retry with its attempt number and wait, then the response
+    // with its retry count and duration.
+    let retry = text
+        .lines()
+        .find(|l| l.contains("retrying a failed request"))
+        .expect("the retry is traced");
+    for field in ["status=429", "attempt=1", "wait_ms=0"] {
+        assert!(retry.contains(field), "{field} missing: {retry}");
+    }
+    assert!(
+        text.lines().any(|l| l.contains("token response received")
+            && l.contains("retries=1")
+            && l.contains("duration_ms=")),
+        "the retried request's completion is traced"
     );
 }
 

@@ -255,3 +255,35 @@ impl CacheBackend for MemoryBackend {
         "memory"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store with no override of `kind`.
+    #[derive(Debug)]
+    struct Custom;
+
+    #[async_trait]
+    impl CacheBackend for Custom {
+        async fn load(&self, _known: Option<&CacheVersion>) -> Result<Loaded, CacheError> {
+            Ok(Loaded::Missing)
+        }
+
+        async fn modify(
+            &self,
+            _known: Option<&CacheVersion>,
+            _update: &mut ModifyFn<'_>,
+        ) -> Result<Option<CacheVersion>, CacheError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn kinds_name_the_store_never_its_content() {
+        let memory: Arc<dyn CacheBackend> = Arc::new(MemoryBackend::with_data(b"{}".to_vec()));
+        assert_eq!(memory.kind(), "memory");
+        let custom: Arc<dyn CacheBackend> = Arc::new(Custom);
+        assert!(custom.kind().ends_with("::Custom"), "{}", custom.kind());
+    }
+}

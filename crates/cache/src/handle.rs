@@ -16,9 +16,9 @@ use crate::token_cache::{
     TokenCache, TokenWrite,
 };
 
-/// Milliseconds since `started`, fractional, for tracing fields.
+/// Milliseconds since `started`, to the microsecond, for tracing fields.
 fn millis(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
+    (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// The name of a change, for tracing fields.

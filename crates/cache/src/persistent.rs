@@ -743,3 +743,53 @@ impl CacheBackend for FileBackend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Debug, Default)]
+    struct MemKeys(Mutex<HashMap<String, Vec<u8>>>);
+
+    impl KeyStore for MemKeys {
+        fn get(&self, name: &str) -> Result<Option<Vec<u8>>, BoxError> {
+            Ok(self.0.lock().map_err(|_| "poisoned")?.get(name).cloned())
+        }
+        fn set(&self, name: &str, key: &[u8]) -> Result<(), BoxError> {
+            self.0
+                .lock()
+                .map_err(|_| "poisoned")?
+                .insert(name.to_owned(), key.to_vec());
+            Ok(())
+        }
+    }
+
+    #[derive(Debug)]
+    struct NoKeys;
+
+    impl KeyStore for NoKeys {
+        fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
+            Err("no keyring".into())
+        }
+        fn set(&self, _name: &str, _key: &[u8]) -> Result<(), BoxError> {
+            Err("no keyring".into())
+        }
+    }
+
+    #[tokio::test]
+    async fn kind_tells_encrypted_from_plaintext_once_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let encrypted = FileBackend::new(dir.path().join("a.nocae"))
+            .with_key_store(Arc::new(MemKeys::default()));
+        assert_eq!(encrypted.kind(), "file", "not opened yet");
+        assert_eq!(encrypted.load(None).await.unwrap(), Loaded::Missing);
+        assert_eq!(encrypted.kind(), "file encrypted");
+        let plaintext = FileBackend::new(dir.path().join("b.nocae"))
+            .with_key_store(Arc::new(NoKeys))
+            .with_allow_unencrypted_storage(true);
+        assert_eq!(plaintext.load(None).await.unwrap(), Loaded::Missing);
+        assert_eq!(plaintext.kind(), "file plaintext");
+    }
+}
