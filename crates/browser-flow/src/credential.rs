@@ -14,7 +14,8 @@ use entra_cache::{
 };
 use entra_core::{
     AccessToken, AccessTokenInfo, AuthenticationRecord, BrowserOpener, DEVELOPER_SIGN_ON_CLIENT_ID,
-    Error, Result, TokenCredential, TokenRequestOptions, validate_scopes, validate_tenant_id,
+    Error, ErrorKind, Result, TokenCredential, TokenRequestOptions, validate_scopes,
+    validate_tenant_id,
 };
 use entra_msal_lite::{
     AZURE_AUTHORITY_HOST, Account, AuthCodeFlow, AuthorityHost, AuthorityOptions, AuthorizeParams,
@@ -160,7 +161,63 @@ impl fmt::Debug for InteractiveBrowserCredential {
 }
 
 fn err(e: impl Into<Error>) -> Error {
-    e.into().with_credential(CREDENTIAL_NAME)
+    let e = e.into().with_credential(CREDENTIAL_NAME);
+    match (e.help().is_none())
+        .then(|| troubleshooting_anchor(&e))
+        .flatten()
+    {
+        Some(anchor) => e.with_help(format!("{TROUBLESHOOTING}#{anchor}")),
+        None => e,
+    }
+}
+
+/// The troubleshooting guide every error links to.
+const TROUBLESHOOTING: &str =
+    "https://github.com/entra-rs/entra-rs/blob/main/crates/browser-flow/TROUBLESHOOTING.md";
+
+/// The section of the troubleshooting guide that explains `e`, if one does.
+fn troubleshooting_anchor(e: &Error) -> Option<&'static str> {
+    let message = e.message();
+    if let Some(response) = e.error_response() {
+        let description = response.error_description.as_deref().unwrap_or("");
+        return match response.error.as_str() {
+            _ if description.contains("AADSTS50011") => Some("redirect-uri-mismatch"),
+            "access_denied" | "consent_required" => Some("access-denied"),
+            "invalid_grant" if response.claims.is_none() => Some("invalid-grant"),
+            "invalid_instance" => Some("invalid-instance"),
+            _ if response.claims.is_some() => Some("claims-challenge"),
+            _ => None,
+        };
+    }
+    match e.kind() {
+        ErrorKind::AuthenticationRequired { .. } => Some("authentication-required"),
+        ErrorKind::CredentialUnavailable if message.starts_with("Failed to open a browser") => {
+            Some("no-browser")
+        }
+        ErrorKind::CredentialUnavailable
+            if message.starts_with("Couldn't start an HTTP server") =>
+        {
+            Some("port-in-use")
+        }
+        ErrorKind::ClientAuthentication { .. } => {
+            if message.starts_with("Timed out after waiting") {
+                Some("timeout")
+            } else if message.contains("disable_instance_discovery") {
+                Some("invalid-instance")
+            } else if message.contains("Unable to get authority configuration") {
+                Some("tenant-discovery")
+            } else if message.contains("not configured to acquire tokens for tenant") {
+                Some("tenant-not-allowed")
+            } else if message.contains("allow_unencrypted_storage") {
+                Some("keyring-unavailable")
+            } else if message.contains("move or delete it") {
+                Some("cache-corrupt")
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -835,5 +892,49 @@ impl TokenCredential for InteractiveBrowserCredential {
         self.acquire("get_token_info", scopes, options)
             .await
             .map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod troubleshooting_tests {
+    use super::*;
+    use entra_core::ErrorResponse;
+
+    #[test]
+    fn every_linked_anchor_exists_in_the_guide() {
+        let guide = include_str!("../TROUBLESHOOTING.md");
+        let cases = [
+            Error::credential_unavailable("Failed to open a browser"),
+            Error::credential_unavailable("Couldn't start an HTTP server on localhost"),
+            Error::client_authentication(
+                "Timed out after waiting 300 seconds for the user to authenticate",
+            ),
+            Error::authentication_required(&["s"], None),
+            Error::from_error_response(Some(400), ErrorResponse::new("invalid_grant")),
+            Error::from_error_response(None, ErrorResponse::new("access_denied")),
+            Error::from_error_response(
+                Some(400),
+                ErrorResponse::new("invalid_request")
+                    .with_description("AADSTS50011: The redirect URI does not match."),
+            ),
+            Error::client_authentication(
+                "... add it to the additionally_allowed_tenants ... not configured to acquire tokens for tenant x",
+            ),
+            Error::client_authentication("... pass 'disable_instance_discovery=True' ..."),
+            Error::client_authentication("Unable to get authority configuration for https://h/t"),
+            Error::client_authentication("no keyring; set allow_unencrypted_storage"),
+        ];
+        for case in cases {
+            let e = err(case);
+            let help = e.help().unwrap_or_else(|| panic!("no help for {e}"));
+            let anchor = help.rsplit_once('#').map(|(_, a)| a).unwrap();
+            assert!(
+                guide.contains(&format!("<a id=\"{anchor}\"></a>")),
+                "TROUBLESHOOTING.md has no anchor {anchor}"
+            );
+            assert!(e.to_string().ends_with(&format!("See {help}")), "{e}");
+        }
+        // Argument errors say what to fix themselves.
+        assert!(err(Error::invalid_argument("bad scope")).help().is_none());
     }
 }
