@@ -8,6 +8,7 @@ mod common;
 mod concurrency;
 mod errors;
 mod junk;
+mod msal_python;
 mod persistence;
 mod signin;
 mod silent;

@@ -22,7 +22,8 @@ impl KeyStore for NoKeyring {
     }
 }
 
-fn backend(dir: &std::path::Path) -> Arc<FileBackend> {
+/// A plaintext file backend in `dir` (MSAL's own JSON; no keyring involved).
+pub(crate) fn backend(dir: &std::path::Path) -> Arc<FileBackend> {
     Arc::new(
         FileBackend::new(dir.join("test.cache.nocae"))
             .with_allow_unencrypted_storage(true)

@@ -5,29 +5,16 @@
 //! it the test prints why it is skipped, and fails instead when `CI` is set.
 
 use std::process::Command;
-use std::sync::Arc;
 
-use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
-use entra_cache::{BoxError, FileBackend, KeyStore};
 use entra_core::{DEVELOPER_SIGN_ON_CLIENT_ID, TokenCredential};
-use entra_testing::{Endpoint, HeadlessBrowser, MockEntra};
+use entra_testing::Endpoint;
+
+use entra_browser_flow::InteractiveBrowserCredential;
+
+use crate::common::Env;
+use crate::persistence::backend;
 
 const SCOPE: &str = "https://management.azure.com/.default";
-
-/// No OS keyring: the file backend falls back to MSAL's plain JSON (allowed explicitly), the
-/// form MSAL in other languages reads.
-#[derive(Debug)]
-struct NoKeyring;
-
-impl KeyStore for NoKeyring {
-    fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
-        Err("no keyring in this test".into())
-    }
-
-    fn set(&self, _name: &str, _key: &[u8]) -> Result<(), BoxError> {
-        Err("no keyring in this test".into())
-    }
-}
 
 /// MSAL Python reads the cache file offline: its HTTP client answers only the discovery GETs
 /// MSAL makes for the public cloud and records every request, so a token request would show.
@@ -120,25 +107,15 @@ async fn msal_python_serves_our_cached_token_without_a_request() {
     }
 
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("msal.cache.nocae");
-    let backend = FileBackend::new(&path)
-        .with_allow_unencrypted_storage(true)
-        .with_key_store(Arc::new(NoKeyring));
-
-    let mock = MockEntra::start().await.unwrap();
-    let browser = HeadlessBrowser::new(&mock);
-    let credential = InteractiveBrowserCredential::new(
-        InteractiveBrowserCredentialOptions::default()
-            .with_authority("login.microsoftonline.com")
-            .with_http_client(mock.resolving_http_client())
-            .with_browser(Arc::new(browser))
-            .with_cache_backend(Arc::new(backend)),
-    )
-    .unwrap();
+    let env = Env::start().await;
+    let credential =
+        InteractiveBrowserCredential::new(env.options().with_cache_backend(backend(dir.path())))
+            .unwrap();
     let token = credential.get_token(&[SCOPE], None).await.unwrap();
     let record = credential.authentication_record().unwrap();
-    assert_eq!(mock.count(Endpoint::Token), 1);
+    assert_eq!(env.mock.count(Endpoint::Token), 1);
 
+    let path = dir.path().join("test.cache.nocae");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with('{'), "the fallback file is plain JSON");
 
