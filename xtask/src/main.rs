@@ -107,10 +107,16 @@ fn on_path(program: &str) -> bool {
 /// keyring is never touched. Without them, tests that need a keyring print why they skip
 /// (and fail instead when `CI` is set).
 fn test(extra: &[String]) -> Result<(), String> {
-    let mut args: Vec<String> = ["test", "--workspace", "--all-features", "--locked"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let mut args: Vec<String> = [
+        "test",
+        "--workspace",
+        "--all-features",
+        "--locked",
+        "--no-fail-fast",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
     args.extend(extra.iter().cloned());
 
     let in_session = env::var_os("ENTRA_XTASK_KEYRING_SESSION").is_some();
