@@ -88,6 +88,20 @@ mod tests {
     }
 
     #[test]
+    fn every_crate_has_a_readme_that_opens_with_an_example() {
+        for dir in crate_dirs() {
+            let readme = dir.join("README.md");
+            let text = fs::read_to_string(&readme)
+                .unwrap_or_else(|_| panic!("{} is missing", readme.display()));
+            assert!(
+                text.contains("```rust"),
+                "{} has no Rust example",
+                readme.display()
+            );
+        }
+    }
+
+    #[test]
     fn third_party_versions_live_in_the_workspace_manifest() {
         // In a crate manifest, a dependency line either says `workspace = true` or is a path
         // dependency on a sibling; a version written there would drift from the workspace's.

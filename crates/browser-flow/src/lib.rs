@@ -73,3 +73,8 @@ pub use options::{DEFAULT_TIMEOUT, InteractiveBrowserCredentialOptions};
 #[cfg(all(doctest, feature = "azure_core"))]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// This crate's README examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -72,3 +72,8 @@ pub use token_cache::{
     AccessTokenQuery, AccountWrite, CachedAccessToken, CachedRefreshToken, EXPIRY_BUFFER_SECONDS,
     RefreshTokenQuery, TokenCache, TokenWrite,
 };
+
+/// This crate's README examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

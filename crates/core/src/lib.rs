@@ -45,3 +45,8 @@ pub use token::{AccessToken, AccessTokenInfo, TokenRequestOptions};
 pub use validate::{
     AzureAuthorityHosts, DEVELOPER_SIGN_ON_CLIENT_ID, validate_scopes, validate_tenant_id,
 };
+
+/// This crate's README examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

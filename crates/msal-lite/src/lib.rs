@@ -100,3 +100,8 @@ pub use resolver::EndpointResolver;
 pub use response::{
     ClientInfo, TokenResponse, parse_error_body, parse_retry_after, parse_token_response,
 };
+
+/// This crate's README examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;
