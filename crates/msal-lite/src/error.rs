@@ -315,6 +315,10 @@ impl From<MsalError> for entra_core::Error {
                 if let Some(status) = other.status() {
                     converted = converted.with_status(status);
                 }
+                // `invalid_instance` keeps Python's rewritten message and the service's answer.
+                if let MsalError::InvalidInstance { response, .. } = &other {
+                    converted = converted.with_error_response((**response).clone());
+                }
                 // Only the lower-level cause becomes the source: this layer's text is already
                 // the message.
                 let source: Option<Box<dyn StdError + Send + Sync>> = match other {
@@ -334,6 +338,24 @@ impl From<MsalError> for entra_core::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_instance_keeps_the_service_answer() {
+        let response = ErrorResponse::new("invalid_instance")
+            .with_description("AADSTS50049: Unknown or invalid instance.");
+        let e: entra_core::Error = MsalError::InvalidInstance {
+            authority: "https://contoso.example".into(),
+            response: Box::new(response),
+        }
+        .into();
+        assert!(e.is_client_authentication());
+        assert!(e.message().contains("disable_instance_discovery"), "{e}");
+        assert_eq!(e.status(), Some(400));
+        assert_eq!(
+            e.error_response().map(|r| r.error.as_str()),
+            Some("invalid_instance")
+        );
+    }
 
     #[test]
     fn conversions_into_core_errors() {
