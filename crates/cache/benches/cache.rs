@@ -2,14 +2,13 @@
 //! save of a 1,000-entry cache (in memory and through the encrypted file backend), and
 //! concurrent lookups on every core.
 
-use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use entra_cache::{
-    AccessTokenQuery, BoxError, Cache, CacheDocument, FileBackend, KeyStore, TokenCache,
+    AccessTokenQuery, Cache, CacheDocument, FileBackend, KeyStore, MemoryKeyStore, TokenCache,
 };
 use time::OffsetDateTime;
 
@@ -20,22 +19,6 @@ const ALIASES: [&str; 3] = [
     "login.windows.net",
     "sts.windows.net",
 ];
-
-#[derive(Debug, Default)]
-struct MemKeyStore(Mutex<HashMap<String, Vec<u8>>>);
-
-impl KeyStore for MemKeyStore {
-    fn get(&self, name: &str) -> Result<Option<Vec<u8>>, BoxError> {
-        Ok(self.0.lock().map_err(|_| "poisoned")?.get(name).cloned())
-    }
-    fn set(&self, name: &str, key: &[u8]) -> Result<(), BoxError> {
-        self.0
-            .lock()
-            .map_err(|_| "poisoned")?
-            .insert(name.to_owned(), key.to_vec());
-        Ok(())
-    }
-}
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -108,7 +91,7 @@ fn load_and_save(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let path = dir.path().join("msal.cache.nocae");
-    let keys: Arc<dyn KeyStore> = Arc::new(MemKeyStore::default());
+    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
     let backend = || Arc::new(FileBackend::new(&path).with_key_store(Arc::clone(&keys)));
     let doc = cache.document();
     let writer = Cache::with_backend(backend());

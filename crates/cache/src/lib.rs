@@ -66,7 +66,8 @@ pub use model::{
     CacheDocument, IdTokenEntry, RefreshTokenEntry, keys, section,
 };
 pub use persistent::{
-    CACHE_DIR_ENV, FileBackend, KeyStore, KeyringKeyStore, TokenCachePersistenceOptions,
+    CACHE_DIR_ENV, FileBackend, KeyStore, KeyringKeyStore, MemoryKeyStore,
+    TokenCachePersistenceOptions,
 };
 pub use token_cache::{
     AccessTokenQuery, AccountWrite, CachedAccessToken, CachedRefreshToken, EXPIRY_BUFFER_SECONDS,

@@ -194,6 +194,39 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
     fn set(&self, name: &str, key: &[u8]) -> Result<(), BoxError>;
 }
 
+/// Keys kept in this process's memory: an encrypted cache file written with it can be read
+/// only while the store lives. For tests, and for programs that must never leave a key in the
+/// OS keyring (a cache that lasts one process). Keys are not zeroized on drop.
+#[derive(Debug, Default)]
+pub struct MemoryKeyStore(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+impl MemoryKeyStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl KeyStore for MemoryKeyStore {
+    fn get(&self, name: &str) -> Result<Option<Vec<u8>>, BoxError> {
+        let keys = self
+            .0
+            .lock()
+            .map_err(|_| "the key store's lock is poisoned")?;
+        Ok(keys.get(name).cloned())
+    }
+
+    fn set(&self, name: &str, key: &[u8]) -> Result<(), BoxError> {
+        let mut keys = self
+            .0
+            .lock()
+            .map_err(|_| "the key store's lock is poisoned")?;
+        keys.insert(name.to_owned(), key.to_vec());
+        Ok(())
+    }
+}
+
 /// The OS keyring through the `keyring` crate: the Secret Service (gnome-keyring, KWallet)
 /// over D-Bus on Linux and the BSDs, the Keychain on macOS, the Credential Manager on
 /// Windows. Keys are kept base64-encoded under the service `entra-rs.token-cache`, with the
@@ -747,24 +780,6 @@ impl CacheBackend for FileBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
-    #[derive(Debug, Default)]
-    struct MemKeys(Mutex<HashMap<String, Vec<u8>>>);
-
-    impl KeyStore for MemKeys {
-        fn get(&self, name: &str) -> Result<Option<Vec<u8>>, BoxError> {
-            Ok(self.0.lock().map_err(|_| "poisoned")?.get(name).cloned())
-        }
-        fn set(&self, name: &str, key: &[u8]) -> Result<(), BoxError> {
-            self.0
-                .lock()
-                .map_err(|_| "poisoned")?
-                .insert(name.to_owned(), key.to_vec());
-            Ok(())
-        }
-    }
 
     #[derive(Debug)]
     struct NoKeys;
@@ -782,7 +797,7 @@ mod tests {
     async fn kind_tells_encrypted_from_plaintext_once_opened() {
         let dir = tempfile::tempdir().unwrap();
         let encrypted = FileBackend::new(dir.path().join("a.nocae"))
-            .with_key_store(Arc::new(MemKeys::default()));
+            .with_key_store(Arc::new(MemoryKeyStore::new()));
         assert_eq!(encrypted.kind(), "file", "not opened yet");
         assert_eq!(encrypted.load(None).await.unwrap(), Loaded::Missing);
         assert_eq!(encrypted.kind(), "file encrypted");

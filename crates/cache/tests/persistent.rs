@@ -4,15 +4,14 @@
 // Helpers of integration tests may unwrap: a failing test should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use entra_cache::{
     AccessTokenQuery, BoxError, Cache, CacheDocument, CacheError, FileBackend, KeyStore,
-    KeyringKeyStore, TokenCachePersistenceOptions, TokenWrite,
+    KeyringKeyStore, MemoryKeyStore, TokenCachePersistenceOptions, TokenWrite,
 };
 use time::OffsetDateTime;
 
@@ -25,20 +24,6 @@ const PREFIX_ENV: &str = "ENTRA_CACHE_TEST_PREFIX";
 
 // ---------------------------------------------------------------------------------------------
 // key stores for tests
-
-/// Keys in memory.
-#[derive(Debug, Default)]
-struct MemKeyStore(Mutex<HashMap<String, Vec<u8>>>);
-
-impl KeyStore for MemKeyStore {
-    fn get(&self, name: &str) -> Result<Option<Vec<u8>>, BoxError> {
-        Ok(self.0.lock().unwrap().get(name).cloned())
-    }
-    fn set(&self, name: &str, key: &[u8]) -> Result<(), BoxError> {
-        self.0.lock().unwrap().insert(name.to_owned(), key.to_vec());
-        Ok(())
-    }
-}
 
 /// Keys in a file: shared by the processes of a test.
 #[derive(Debug)]
@@ -130,7 +115,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn encrypted_cache_round_trips_across_processes_and_is_unreadable_without_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub").join("msal.cache.nocae");
-    let keys: Arc<dyn KeyStore> = Arc::new(MemKeyStore::default());
+    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
 
     let cache = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
     // Lazy: nothing exists before the first operation.
@@ -154,7 +139,7 @@ async fn encrypted_cache_round_trips_across_processes_and_is_unreadable_without_
     assert_eq!(lookup(&fresh, "s").await.as_deref(), Some("SECRET-AT-1"));
 
     // Another key: undecryptable, a typed error, and the file is left alone.
-    let other_key = Arc::new(MemKeyStore::default());
+    let other_key = Arc::new(MemoryKeyStore::new());
     other_key.set(&path.to_string_lossy(), &[7u8; 32]).unwrap();
     let wrong = Cache::with_backend(Arc::new(backend(&path, other_key)));
     let err = wrong.reload().await.unwrap_err();
@@ -165,7 +150,7 @@ async fn encrypted_cache_round_trips_across_processes_and_is_unreadable_without_
         .unwrap_err();
     assert!(matches!(err, CacheError::Undecryptable { .. }), "{err:?}");
     // No key at all (the keyring was reset): no new key is made over an encrypted file.
-    let empty = Cache::with_backend(Arc::new(backend(&path, Arc::new(MemKeyStore::default()))));
+    let empty = Cache::with_backend(Arc::new(backend(&path, Arc::new(MemoryKeyStore::new()))));
     let err = empty.reload().await.unwrap_err();
     assert!(matches!(err, CacheError::Undecryptable { .. }), "{err:?}");
     assert!(err.to_string().contains("delete it"), "{err}");
@@ -258,7 +243,7 @@ async fn a_plaintext_cache_is_read_then_encrypted_by_the_next_write() {
         .await
         .unwrap();
     // Now a keyring is usable.
-    let cache = Cache::with_backend(Arc::new(backend(&path, Arc::new(MemKeyStore::default()))));
+    let cache = Cache::with_backend(Arc::new(backend(&path, Arc::new(MemoryKeyStore::new()))));
     assert_eq!(lookup(&cache, "s").await.as_deref(), Some("old-at"));
     cache
         .write_token_response(&write("t", "new-at"), now())
@@ -274,7 +259,7 @@ async fn a_plaintext_cache_is_read_then_encrypted_by_the_next_write() {
 async fn corrupt_truncated_and_foreign_files_are_errors_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("msal.cache.nocae");
-    let keys: Arc<dyn KeyStore> = Arc::new(MemKeyStore::default());
+    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
     let good = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
     good.write_token_response(&write("s", "at"), now())
         .await
@@ -338,7 +323,7 @@ async fn caches_on_one_file_see_each_other_and_cae_is_kept_apart() {
     );
     assert!(options.clone().with_name("a/b").path(false).is_err());
 
-    let keys: Arc<dyn KeyStore> = Arc::new(MemKeyStore::default());
+    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
     let make =
         |cae| Cache::with_backend(Arc::new(backend(&options.path(cae).unwrap(), keys.clone())));
     let (a, b, cae) = (make(false), make(false), make(true));
