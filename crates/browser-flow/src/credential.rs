@@ -117,7 +117,13 @@ fn error_kind(e: &Error) -> &'static str {
 /// - with an authentication record and a persistent cache, a new process finds the token that
 ///   was cached under `organizations` (Python misses it and refreshes);
 /// - the listener binds `127.0.0.1` and also `::1`, since browsers may resolve `localhost` to
-///   either.
+///   either;
+/// - the browser opener is handed a one-time loopback address
+///   (`http://localhost:PORT/entra-sign-in/<random>`) that redirects to the sign-in page, so
+///   `state`, `nonce` and `login_hint` never reach a launcher's command line or logs (the
+///   `webbrowser` crate logs the command it runs); openers that follow the sign-in URL
+///   themselves opt out with [`BrowserOpener::wants_sign_in_url`];
+/// - every error links to its section of the troubleshooting guide.
 pub struct InteractiveBrowserCredential {
     client_id: String,
     authority_host: AuthorityHost,
