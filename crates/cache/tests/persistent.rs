@@ -221,8 +221,7 @@ async fn plaintext_fallback_writes_msal_s_own_json() {
 
     // A file MSAL Python wrote there is read as is.
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures/msal-python-cache.json"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/msal-python-cache.json"),
         &path,
     )
     .unwrap();

@@ -10,7 +10,7 @@ use entra_cache::{
 use serde_json::Value;
 use time::OffsetDateTime;
 
-const FIXTURE: &str = include_str!("../../../../shared/fixtures/msal-python-cache.json");
+const FIXTURE: &str = include_str!("fixtures/msal-python-cache.json");
 const HOME: &str = "98623898-9b91-5b56-8cfc-02b656afd11c.72f988bf-0000-4000-8000-00000000c0de";
 const CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const ENV: &str = "login.microsoftonline.com";
