@@ -162,22 +162,7 @@ impl<C: TokenCredential + ?Sized + 'static> AzTokenCredential for AzureCoreCrede
     ) -> azure_core::Result<AzAccessToken> {
         // azure_core's options hold only a Context, which carries nothing this credential
         // understands: see the module docs for what is lost.
-        tracing::debug!(
-            target: "entra_browser_flow::azure_core",
-            ?scopes,
-            "azure_core get_token forwarded to the entra-rs credential"
-        );
-        match self.inner.get_token(scopes, self.options.clone()).await {
-            Ok(token) => Ok(to_azure_core_token(token)),
-            Err(err) => {
-                tracing::debug!(
-                    target: "entra_browser_flow::azure_core",
-                    kind = err.kind_name(),
-                    "azure_core get_token failed"
-                );
-                Err(to_azure_core_error(err))
-            }
-        }
+        forward(&*self.inner, scopes, self.options.clone()).await
     }
 }
 
@@ -194,15 +179,31 @@ impl AzTokenCredential for crate::InteractiveBrowserCredential {
         scopes: &[&str],
         _options: Option<AzTokenRequestOptions<'_>>,
     ) -> azure_core::Result<AzAccessToken> {
-        tracing::debug!(
-            target: "entra_browser_flow::azure_core",
-            ?scopes,
-            "azure_core get_token on InteractiveBrowserCredential"
-        );
-        TokenCredential::get_token(self, scopes, None)
-            .await
-            .map(to_azure_core_token)
-            .map_err(to_azure_core_error)
+        forward(self, scopes, None).await
+    }
+}
+
+/// One `get_token` across the boundary: our credential's answer in azure_core's types.
+async fn forward<C: TokenCredential + ?Sized>(
+    credential: &C,
+    scopes: &[&str],
+    options: Option<TokenRequestOptions>,
+) -> azure_core::Result<AzAccessToken> {
+    tracing::debug!(
+        target: "entra_browser_flow::azure_core",
+        ?scopes,
+        "azure_core get_token forwarded to the entra-rs credential"
+    );
+    match credential.get_token(scopes, options).await {
+        Ok(token) => Ok(to_azure_core_token(token)),
+        Err(err) => {
+            tracing::debug!(
+                target: "entra_browser_flow::azure_core",
+                kind = err.kind_name(),
+                "azure_core get_token failed"
+            );
+            Err(to_azure_core_error(err))
+        }
     }
 }
 
