@@ -101,28 +101,35 @@ mod tests {
         }
     }
 
+    /// The dependency lines of a manifest, each with the section it stands in (e.g.
+    /// `[dependencies]`, `[dev-dependencies]`); blank lines and comments left out.
+    fn dependency_lines(manifest: &Path) -> Vec<(String, String)> {
+        let text = fs::read_to_string(manifest).unwrap();
+        let mut section = String::new();
+        let mut lines = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                section = line.to_owned();
+            } else if section.ends_with("dependencies]")
+                && !line.is_empty()
+                && !line.starts_with('#')
+            {
+                lines.push((section.clone(), line.to_owned()));
+            }
+        }
+        lines
+    }
+
     #[test]
     fn third_party_versions_live_in_the_workspace_manifest() {
         // In a crate manifest, a dependency line either says `workspace = true` or is a path
         // dependency on a sibling; a version written there would drift from the workspace's.
         for dir in crate_dirs().into_iter().chain([root().join("xtask")]) {
             let manifest = dir.join("Cargo.toml");
-            let text = fs::read_to_string(&manifest).unwrap();
-            let mut section = String::new();
-            for line in text.lines() {
-                let line = line.trim();
-                if line.starts_with('[') {
-                    section = line.to_owned();
-                    continue;
-                }
-                let in_deps = section.ends_with("dependencies]");
-                if !in_deps || line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
+            for (section, line) in dependency_lines(&manifest) {
                 assert!(
-                    line.contains("workspace = true")
-                        || line.contains(".workspace = true")
-                        || line.contains("path = "),
+                    line.contains("workspace = true") || line.contains("path = "),
                     "{}: `{line}` in {section} should use `workspace = true`",
                     manifest.display()
                 );
@@ -133,20 +140,12 @@ mod tests {
     #[test]
     fn library_crates_never_depend_on_the_testing_crate() {
         for dir in crate_dirs() {
-            let text = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-            let mut section = String::new();
-            for line in text.lines() {
-                let line = line.trim();
-                if line.starts_with('[') {
-                    section = line.to_owned();
-                    continue;
-                }
-                if section == "[dependencies]" && line.starts_with("entra-testing") {
-                    panic!(
-                        "{} depends on entra-testing outside [dev-dependencies]",
-                        dir.display()
-                    );
-                }
+            for (section, line) in dependency_lines(&dir.join("Cargo.toml")) {
+                assert!(
+                    section != "[dependencies]" || !line.starts_with("entra-testing"),
+                    "{} depends on entra-testing outside [dev-dependencies]",
+                    dir.display()
+                );
             }
         }
     }
@@ -165,15 +164,8 @@ mod tests {
             ),
         ];
         for (dir, ok) in allowed {
-            let text =
-                fs::read_to_string(root().join("crates").join(dir).join("Cargo.toml")).unwrap();
-            let mut section = String::new();
-            for line in text.lines() {
-                let line = line.trim();
-                if line.starts_with('[') {
-                    section = line.to_owned();
-                    continue;
-                }
+            let manifest = root().join("crates").join(dir).join("Cargo.toml");
+            for (section, line) in dependency_lines(&manifest) {
                 if section != "[dependencies]" || !line.starts_with("entra-") {
                     continue;
                 }
