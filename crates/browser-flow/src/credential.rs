@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 use async_trait::async_trait;
 use entra_cache::{
-    AccessTokenQuery, AccountWrite, Cache, CacheBackend, RefreshTokenQuery,
+    AccessTokenQuery, AccountWrite, Cache, CacheBackend, CacheError, RefreshTokenQuery,
     TokenCachePersistenceOptions, TokenWrite,
 };
 use entra_core::{
@@ -20,7 +20,7 @@ use entra_core::{
 use entra_msal_lite::{
     AZURE_AUTHORITY_HOST, Account, AuthCodeFlow, AuthorityHost, AuthorityOptions, AuthorizeParams,
     ClientInfo, EndpointResolver, Endpoints, IdTokenValidation, MsalError, ResponseMode,
-    TokenClient, TokenResponse, authentication_record, default_arm_scope,
+    TokenClient, TokenResponse, authentication_record, check_scopes, default_arm_scope,
     merge_client_capabilities,
 };
 use time::OffsetDateTime;
@@ -29,7 +29,7 @@ use tracing::Instrument as _;
 use crate::browser::{SystemBrowser, redact_url};
 use crate::front::{FlightKey, Flights, FrontCache};
 use crate::options::{InteractiveBrowserCredentialOptions, RedirectTarget, parse_redirect_uri};
-use crate::server::LoopbackServer;
+use crate::server::{LoopbackError, LoopbackServer};
 use crate::tenant::{multitenant_disabled_by_env, resolve_tenant};
 
 /// The name every error of this crate carries.
@@ -110,8 +110,8 @@ fn error_kind(e: &Error) -> &'static str {
 /// - the loopback server ignores requests that are not the sign-in response (a bare `GET /`,
 ///   `favicon.ico`, a forged or stale `state`) instead of ending the wait;
 /// - the timeout is one deadline for the whole wait; stray requests do not extend it;
-/// - when no browser opens, the sign-in URL is written to stderr (and a tracing event) so the
-///   user sees it;
+/// - when no browser opens, stderr says so and how to sign in anyway (no URL: the attempt's
+///   URL is dead and carries `state`, `nonce` and the user's name);
 /// - a configured `redirect_uri` is sent exactly as given (path included), and `state` is
 ///   checked by the listener in constant time;
 /// - with an authentication record and a persistent cache, a new process finds the token that
@@ -122,7 +122,10 @@ fn error_kind(e: &Error) -> &'static str {
 ///   (`http://localhost:PORT/entra-sign-in/<random>`) that redirects to the sign-in page, so
 ///   `state`, `nonce` and `login_hint` never reach a launcher's command line or logs (the
 ///   `webbrowser` crate logs the command it runs); openers that follow the sign-in URL
-///   themselves opt out with [`BrowserOpener::wants_sign_in_url`];
+///   themselves opt out with [`BrowserOpener::wants_sign_in_url`]. The address is consumed by
+///   its first visit, and a second visit stops the sign-in
+///   ([`LoopbackError::StartAddressReused`]); on Linux, connections from another user's
+///   processes are refused; only loopback `Host` names are served;
 /// - every error links to its section of the troubleshooting guide.
 pub struct InteractiveBrowserCredential {
     client_id: String,
@@ -181,8 +184,35 @@ fn err(e: impl Into<Error>) -> Error {
 const TROUBLESHOOTING: &str =
     "https://github.com/entra-rs/entra-rs/blob/main/crates/browser-flow/TROUBLESHOOTING.md";
 
+/// The first error of type `T` in `e`'s source chain.
+fn source_of<T: std::error::Error + 'static>(e: &Error) -> Option<&T> {
+    let mut next = std::error::Error::source(e);
+    while let Some(source) = next {
+        if let Some(found) = source.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = source.source();
+    }
+    None
+}
+
 /// The section of the troubleshooting guide that explains `e`, if one does.
 fn troubleshooting_anchor(e: &Error) -> Option<&'static str> {
+    // Typed causes first.
+    if source_of::<LoopbackError>(e).is_some() {
+        return Some("sign-in-link-reused");
+    }
+    match source_of::<CacheError>(e) {
+        Some(CacheError::Insecure { .. }) => return Some("cache-location-unsafe"),
+        Some(
+            CacheError::NotAFile { .. }
+            | CacheError::TooLarge { .. }
+            | CacheError::Corrupt { .. }
+            | CacheError::Undecryptable { .. },
+        ) => return Some("cache-corrupt"),
+        Some(CacheError::KeyringUnavailable { .. }) => return Some("keyring-unavailable"),
+        _ => {}
+    }
     let message = e.message();
     if let Some(response) = e.error_response() {
         let description = response.error_description.as_deref().unwrap_or("");
@@ -228,6 +258,17 @@ fn troubleshooting_anchor(e: &Error) -> Option<&'static str> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The account's home tenant: the `utid` of `<uid>.<utid>`; for accounts without one (ADFS),
+/// the record's tenant.
+fn home_tenant(record: &AuthenticationRecord) -> &str {
+    record
+        .home_account_id()
+        .split_once('.')
+        .map(|(_, utid)| utid)
+        .filter(|utid| !utid.is_empty())
+        .unwrap_or_else(|| record.tenant_id())
 }
 
 /// Whether a silent-stage failure means "sign in again" (an OAuth error answer) rather than
@@ -379,10 +420,13 @@ impl InteractiveBrowserCredential {
             scopes
         };
         validate_scopes("authenticate", scopes)?;
+        check_scopes(scopes)?;
         let claims = claims.filter(|c| !c.is_empty());
         let tenant = self.tenant_id.clone();
-        let endpoints = self.endpoints(&tenant).await?;
         let cache = self.cache(false)?;
+        // The cache must be usable (keyring, file) before the user is asked to sign in.
+        cache.reload().await?;
+        let endpoints = self.endpoints(&tenant).await?;
         let (info, record) = self
             .interactive(&cache, &endpoints, scopes, claims, false)
             .await?;
@@ -451,6 +495,8 @@ impl InteractiveBrowserCredential {
         options: Option<TokenRequestOptions>,
     ) -> Result<AccessTokenInfo> {
         validate_scopes(method, scopes)?;
+        // Before any cache: a reserved scope fails whether or not a token is cached.
+        check_scopes(scopes)?;
         let options = options.unwrap_or_default();
         let claims = options.claims.as_deref().filter(|c| !c.is_empty());
         let cae = options.enable_cae;
@@ -561,6 +607,11 @@ impl InteractiveBrowserCredential {
             );
             return Ok((hit, Outcome::Hit));
         }
+        if self.disable_automatic_authentication && self.record.load().is_none() {
+            // Nobody signed in and no prompt allowed: nothing to send (Python sends nothing).
+            tracing::info!("no account signed in and interactive authentication disabled");
+            return Err(Error::authentication_required(scopes, claims));
+        }
         let endpoints = self.endpoints(tenant).await?;
         let cache = self.cache(cae)?;
         match self.silent(&cache, &endpoints, scopes, claims, cae).await {
@@ -577,6 +628,9 @@ impl InteractiveBrowserCredential {
             tracing::info!("interactive authentication required but disabled");
             return Err(Error::authentication_required(scopes, claims));
         }
+        // The cache must be usable (keyring, file) before the user is asked to sign in: a
+        // sign-in whose tokens cannot be kept would only have to be repeated.
+        cache.reload().await?;
         let (info, _record) = self
             .interactive(&cache, &endpoints, scopes, claims, cae)
             .await?;
@@ -587,12 +641,17 @@ impl InteractiveBrowserCredential {
     /// The realms a cached token of the record's account may be stored under for `realm`:
     /// tokens obtained through `organizations` or `common` were issued by the account's home
     /// tenant, so they serve a request for that tenant, and the reverse.
+    ///
+    /// The home tenant is the `utid` half of the home account id (MSAL's rule), not the
+    /// record's `tenant_id`: for a guest that is the tenant the user signed in to, whose
+    /// tokens must never answer an `organizations` request (Entra sends those to the home
+    /// tenant).
     fn candidate_realms<'a>(
         &self,
         realm: &'a str,
         record: &'a AuthenticationRecord,
     ) -> Vec<&'a str> {
-        let home = record.tenant_id();
+        let home = home_tenant(record);
         let mut realms = vec![realm];
         if realm.eq_ignore_ascii_case(home) {
             realms.extend(["organizations", "common"]);
@@ -803,11 +862,13 @@ impl InteractiveBrowserCredential {
                     // The user must see where to sign in (Python never shows it). The URL
                     // is only valid while this attempt waits, which ends now: the hint says
                     // how to keep waiting next time.
+                    // Nothing of the attempt is printed: its URL carries `state`, `nonce`
+                    // and the user's name, and it is dead once this returns.
                     eprintln!(
-                        "{CREDENTIAL_NAME}: failed to open a browser. The sign-in URL was:\n{sign_in_url}\n\
-                         To sign in on a machine where no browser can be opened automatically, \
-                         configure the credential with entra_browser_flow::PrintUrlOpener and \
-                         open the URL it prints in a browser on this machine."
+                        "{CREDENTIAL_NAME}: failed to open a browser. To sign in on a machine \
+                         where no browser can be opened automatically, configure the credential \
+                         with entra_browser_flow::PrintUrlOpener and open the address it prints \
+                         in a browser on this machine."
                     );
                     tracing::warn!(url = %redact_url(sign_in_url), error = %e, "failed to open a browser");
                     return Err(Error::credential_unavailable("Failed to open a browser").with_source(e));
@@ -836,8 +897,12 @@ impl InteractiveBrowserCredential {
             )
             .with_source(e)
         };
-        let record = authentication_record(&id_claims, response.client_info.as_ref())
-            .map_err(record_error)?;
+        let record = authentication_record(
+            &id_claims,
+            response.client_info.as_ref(),
+            &endpoints.authority,
+        )
+        .map_err(record_error)?;
         let account = Account::from_id_token(
             &id_claims,
             response.client_info.as_ref(),

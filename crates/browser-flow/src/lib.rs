@@ -58,6 +58,7 @@ mod browser;
 mod credential;
 mod front;
 mod options;
+mod peer;
 mod redirect;
 mod server;
 mod tenant;
@@ -68,6 +69,7 @@ pub use credential::InteractiveBrowserCredential;
 pub use entra_cache::TokenCachePersistenceOptions;
 pub use entra_msal_lite::ResponseMode;
 pub use options::{DEFAULT_TIMEOUT, InteractiveBrowserCredentialOptions};
+pub use server::LoopbackError;
 
 /// The README's examples, compiled as doctests (they use the `azure_core` feature too).
 #[cfg(all(doctest, feature = "azure_core"))]

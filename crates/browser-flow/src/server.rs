@@ -2,6 +2,7 @@
 //! concurrently with hyper, caps sizes and times, and completes only on a redirect carrying the
 //! right `state`, within one deadline. The port is released on every outcome.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -20,12 +21,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 use tracing::Instrument as _;
 
 use entra_msal_lite::ResponseMode;
 
 use crate::options::{LoopbackHost, RedirectTarget};
+use crate::peer::{PeerUser, peer_user};
 use crate::redirect::{self, RedirectOutcome, Rejection};
 
 /// Python's port range when no `redirect_uri` is configured.
@@ -40,8 +42,26 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// No connection lives longer than this.
 const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
-/// Connections served at once; more are closed on accept.
+/// Connections served at once. When all are taken, a new connection evicts the oldest one
+/// that has not yet sent a whole request head (an idle one), so idle connections, however
+/// many, cannot lock the browser out.
 const MAX_CONNECTIONS: usize = 256;
+
+/// Why the loopback server ended a sign-in without an authorization code. Kept as the
+/// [`source`](std::error::Error::source) of the credential's error, so callers can tell the
+/// cases apart by type.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoopbackError {
+    /// The one-time sign-in link handed to the browser was opened a second time: another
+    /// program may have read it (it is on the browser's command line), so the sign-in was
+    /// stopped before anyone could complete it.
+    #[error(
+        "the sign-in link was opened more than once; another program may have read it, so the \
+         sign-in was stopped"
+    )]
+    StartAddressReused,
+}
 
 /// The authorization code a valid redirect delivered.
 pub(crate) struct AuthCode {
@@ -68,7 +88,8 @@ pub(crate) struct LoopbackServer {
 }
 
 /// A one-time loopback address that redirects the browser to the sign-in page, so the URL an
-/// opener sees (and may log) carries no `state`, `nonce` or `login_hint`.
+/// opener sees (and may log) carries no `state`, `nonce` or `login_hint`. Its first `GET`
+/// consumes it; a second one ends the sign-in with [`LoopbackError::StartAddressReused`].
 struct StartRedirect {
     /// `/entra-sign-in/<32 random bytes, base64url>`: unguessable, never logged.
     path: Secret,
@@ -90,7 +111,7 @@ fn bind_error(target: &str, source: io::Error) -> Error {
         .with_source(source)
 }
 
-/// Binds one address; `None` when the address family is unavailable (no IPv6).
+/// Binds one address.
 async fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
@@ -218,6 +239,8 @@ impl LoopbackServer {
         let shared = Arc::new(Shared {
             expected_state,
             start: self.start,
+            start_opened: AtomicBool::new(false),
+            hosts: allowed_hosts(self.port),
             path: self.path,
             mode,
             done: AtomicBool::new(false),
@@ -240,6 +263,8 @@ impl LoopbackServer {
             ));
         };
         let mut connections = JoinSet::new();
+        // Every live connection in accept order, with whether it has sent a request head.
+        let mut live: VecDeque<(AbortHandle, Arc<AtomicBool>)> = VecDeque::new();
         let outcome = loop {
             tokio::select! {
                 biased;
@@ -252,15 +277,17 @@ impl LoopbackServer {
                 }
                 accepted = accept_any(&first, second.as_ref()) => match accepted {
                     Ok(stream) => {
-                        if connections.len() < MAX_CONNECTIONS {
+                        if make_room(&mut live) {
+                            let busy = Arc::new(AtomicBool::new(false));
                             // In the caller's span (the sign-in's `get_token`), so each request's events
                             // are attributed to it.
-                            connections.spawn(
-                                serve(stream, Arc::clone(&builder), Arc::clone(&shared))
+                            let handle = connections.spawn(
+                                serve(stream, Arc::clone(&builder), Arc::clone(&shared), Arc::clone(&busy))
                                     .in_current_span(),
                             );
+                            live.push_back((handle, busy));
                         } else {
-                            tracing::debug!("too many connections to the loopback server; closing one");
+                            tracing::debug!("every loopback connection is busy with a request; closing the new one");
                         }
                     }
                     Err(e) => {
@@ -279,6 +306,44 @@ impl LoopbackServer {
         tracing::debug!(port = self.port, "loopback server closed");
         outcome
     }
+}
+
+/// Makes room for one more connection: forgets finished ones and, at the cap, aborts the
+/// oldest idle one. `false` when every slot is busy with a request (each bounded by the body
+/// timeout and the connection lifetime).
+fn make_room(live: &mut VecDeque<(AbortHandle, Arc<AtomicBool>)>) -> bool {
+    if live.len() < MAX_CONNECTIONS {
+        return true;
+    }
+    live.retain(|(handle, _)| !handle.is_finished());
+    if live.len() < MAX_CONNECTIONS {
+        return true;
+    }
+    match live
+        .iter()
+        .position(|(_, busy)| !busy.load(Ordering::Acquire))
+    {
+        Some(oldest_idle) => {
+            if let Some((handle, _)) = live.remove(oldest_idle) {
+                handle.abort();
+            }
+            tracing::debug!("loopback server full: closed the oldest idle connection");
+            true
+        }
+        None => false,
+    }
+}
+
+/// The `Host` values a request may carry: a loopback name (`localhost`, `127.0.0.1`,
+/// `[::1]`) with the bound port (and the bare name on port 80, where browsers leave the port
+/// out). A name that resolves elsewhere, as in DNS rebinding, is refused.
+fn allowed_hosts(port: u16) -> Vec<String> {
+    let names = ["localhost", "127.0.0.1", "[::1]"];
+    let mut hosts: Vec<String> = names.iter().map(|n| format!("{n}:{port}")).collect();
+    if port == 80 {
+        hosts.extend(names.iter().map(|n| (*n).to_owned()));
+    }
+    hosts
 }
 
 /// `300` for whole seconds, `0.25` otherwise.
@@ -303,6 +368,11 @@ async fn accept_any(first: &TcpListener, second: Option<&TcpListener>) -> io::Re
 struct Shared {
     expected_state: Secret,
     start: Option<StartRedirect>,
+    /// Whether the start address has been fetched (it serves one `GET`).
+    start_opened: AtomicBool,
+    /// The `Host` header values served; anything else is refused (DNS rebinding, a request
+    /// meant for another server).
+    hosts: Vec<String>,
     path: String,
     mode: ResponseMode,
     done: AtomicBool,
@@ -311,16 +381,53 @@ struct Shared {
 
 type Slot = Arc<Mutex<Option<Result<AuthCode>>>>;
 
+/// The two ends of a connection, for the peer-user check.
+#[derive(Clone, Copy)]
+struct Ends {
+    local: Option<SocketAddr>,
+    peer: Option<SocketAddr>,
+}
+
+impl Ends {
+    /// Whether the peer may take part in the sign-in: not a process of another user.
+    fn peer_allowed(self) -> bool {
+        let (Some(local), Some(peer)) = (self.local, self.peer) else {
+            return false;
+        };
+        match peer_user(local, peer) {
+            PeerUser::Allowed | PeerUser::Unknown => true,
+            PeerUser::Other(uid) => {
+                tracing::warn!(
+                    uid,
+                    "a process of another user tried to take part in the sign-in; refused"
+                );
+                false
+            }
+        }
+    }
+}
+
 /// Serves one connection; a captured outcome is handed over only once its page is written.
-async fn serve(stream: TcpStream, builder: Arc<http1::Builder>, shared: Arc<Shared>) {
+/// `busy` is set once the connection has sent a whole request head.
+async fn serve(
+    stream: TcpStream,
+    builder: Arc<http1::Builder>,
+    shared: Arc<Shared>,
+    busy: Arc<AtomicBool>,
+) {
+    let ends = Ends {
+        local: stream.local_addr().ok(),
+        peer: stream.peer_addr().ok(),
+    };
     let slot: Slot = Arc::new(Mutex::new(None));
     let service = {
         let shared = Arc::clone(&shared);
         let slot = Arc::clone(&slot);
         service_fn(move |req| {
+            busy.store(true, Ordering::Release);
             let shared = Arc::clone(&shared);
             let slot = Arc::clone(&slot);
-            async move { Ok::<_, Infallible>(handle(req, &shared, &slot).await) }
+            async move { Ok::<_, Infallible>(handle(req, &shared, &slot, ends).await) }
         })
     };
     let connection = builder.serve_connection(TokioIo::new(stream), service);
@@ -398,10 +505,18 @@ fn log_path(path: &str) -> &str {
 /// What a request to the loopback server was, for the `kind` field of its tracing event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RequestKind {
-    /// The one-time start address: `302` to the sign-in page.
+    /// The one-time start address, first `GET`: `302` to the sign-in page.
     StartRedirect,
-    /// The start address with a method other than GET/HEAD: `405`.
+    /// The start address with a method other than GET: `405`.
     StartWrongMethod,
+    /// The start address fetched again: `410`, and the sign-in ends.
+    StartReused,
+    /// A `Host` this server does not serve: `421`.
+    WrongHost,
+    /// The start address or the redirect path from another user's process: `403`.
+    OtherUser,
+    /// A sign-in response before the start address was fetched: `400`.
+    NotStarted,
     /// `/favicon.ico`: `404`.
     Favicon,
     /// Any other path: `404`.
@@ -431,6 +546,10 @@ impl RequestKind {
         match self {
             Self::StartRedirect => "start_redirect",
             Self::StartWrongMethod => "start_wrong_method",
+            Self::StartReused => "start_reused",
+            Self::WrongHost => "wrong_host",
+            Self::OtherUser => "other_user",
+            Self::NotStarted => "not_started",
             Self::Favicon => "favicon",
             Self::UnrelatedPath => "unrelated_path",
             Self::WrongMethod => "wrong_method",
@@ -448,10 +567,15 @@ impl RequestKind {
 
 /// Answers one request and traces what it was: its kind, method, status and a log-safe path
 /// (never a query string, a form body, `state` or the start address's token).
-async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Response<Full<Bytes>> {
+async fn handle(
+    req: Request<Incoming>,
+    shared: &Shared,
+    slot: &Slot,
+    ends: Ends,
+) -> Response<Full<Bytes>> {
     let method = req.method().clone();
     let path = log_path(req.uri().path()).to_owned();
-    let (kind, response) = route(req, shared, slot).await;
+    let (kind, response) = route(req, shared, slot, ends).await;
     tracing::debug!(
         kind = kind.as_str(),
         %method,
@@ -462,32 +586,111 @@ async fn handle(req: Request<Incoming>, shared: &Shared, slot: &Slot) -> Respons
     response
 }
 
-async fn route(
-    req: Request<Incoming>,
+/// Whether the request's `Host` (or absolute-form authority) is one this server serves.
+fn host_allowed(req: &Request<Incoming>, hosts: &[String]) -> bool {
+    let given = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    given.is_some_and(|h| hosts.iter().any(|allowed| h.eq_ignore_ascii_case(allowed)))
+}
+
+/// Claims the one outcome of the sign-in for this connection; `false` when another request
+/// already ended it.
+fn claim(shared: &Shared, slot: &Slot, result: Result<AuthCode>) -> bool {
+    if shared.done.swap(true, Ordering::AcqRel) {
+        return false;
+    }
+    if let Ok(mut s) = slot.lock() {
+        *s = Some(result);
+    }
+    true
+}
+
+/// The start address: its first `GET` redirects to the sign-in page; a second one ends the
+/// sign-in (someone else has the link).
+fn start_address(
+    req: &Request<Incoming>,
+    start: &StartRedirect,
     shared: &Shared,
     slot: &Slot,
 ) -> (RequestKind, Response<Full<Bytes>>) {
     use RequestKind as K;
-    if let Some(start) = &shared.start {
-        let path = req.uri().path();
-        if path.starts_with(START_PREFIX) && constant_time_eq(path, start.path.secret()) {
-            if req.method() != Method::GET && req.method() != Method::HEAD {
-                return (
-                    K::StartWrongMethod,
-                    notice(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "Method not allowed",
-                        "Open this address in a browser to sign in.",
-                    ),
-                );
-            }
-            return (
-                K::StartRedirect,
-                start_redirect_response(start.location.secret()),
-            );
-        }
+    if req.method() != Method::GET {
+        return (
+            K::StartWrongMethod,
+            notice(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+                "Open this address in a browser to sign in.",
+            ),
+        );
     }
-    if req.uri().path() != shared.path {
+    if !shared.start_opened.swap(true, Ordering::AcqRel) {
+        return (
+            K::StartRedirect,
+            start_redirect_response(start.location.secret()),
+        );
+    }
+    let stopped = claim(
+        shared,
+        slot,
+        Err(Error::client_authentication(
+            "The sign-in link was opened more than once, so the sign-in was stopped: \
+                 another program on this machine may have read the link. Sign in again.",
+        )
+        .with_source(LoopbackError::StartAddressReused)),
+    );
+    let explanation = if stopped {
+        "This sign-in link was already used, so the sign-in was stopped for your safety. \
+         Start the sign-in again from your application."
+    } else {
+        "This sign-in link was already used."
+    };
+    (
+        K::StartReused,
+        notice(StatusCode::GONE, "Sign-in link already used", explanation),
+    )
+}
+
+async fn route(
+    req: Request<Incoming>,
+    shared: &Shared,
+    slot: &Slot,
+    ends: Ends,
+) -> (RequestKind, Response<Full<Bytes>>) {
+    use RequestKind as K;
+    if !host_allowed(&req, &shared.hosts) {
+        return (
+            K::WrongHost,
+            notice(
+                StatusCode::MISDIRECTED_REQUEST,
+                "Wrong address",
+                "This server only answers requests addressed to the sign-in's redirect address.",
+            ),
+        );
+    }
+    let path = req.uri().path();
+    let start = shared
+        .start
+        .as_ref()
+        .filter(|s| path.starts_with(START_PREFIX) && constant_time_eq(path, s.path.secret()));
+    if (start.is_some() || path == shared.path) && !ends.peer_allowed() {
+        return (
+            K::OtherUser,
+            notice(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "This sign-in belongs to another user of this machine.",
+            ),
+        );
+    }
+    if let Some(start) = start {
+        return start_address(&req, start, shared, slot);
+    }
+    if path != shared.path {
         let kind = if req.uri().path() == "/favicon.ico" {
             K::Favicon
         } else {
@@ -499,6 +702,18 @@ async fn route(
                 StatusCode::NOT_FOUND,
                 "Not found",
                 "This address only accepts the sign-in response.",
+            ),
+        );
+    }
+    if shared.start.is_some() && !shared.start_opened.load(Ordering::Acquire) {
+        // The browser has not even been to the start address: this response cannot belong
+        // to the sign-in this server started.
+        return (
+            K::NotStarted,
+            notice(
+                StatusCode::BAD_REQUEST,
+                "Unexpected sign-in response",
+                "This sign-in response does not belong to a sign-in started here.",
             ),
         );
     }
@@ -596,12 +811,6 @@ async fn route(
             )
         }
         Ok(outcome) => {
-            if shared.done.swap(true, Ordering::AcqRel) {
-                return (
-                    K::AlreadyComplete,
-                    respond(StatusCode::OK, redirect::already_complete_page()),
-                );
-            }
             let (kind, page, result) = match outcome {
                 RedirectOutcome::Code { code, client_info } => {
                     tracing::debug!("loopback server: authorization code received");
@@ -621,8 +830,11 @@ async fn route(
                     )
                 }
             };
-            if let Ok(mut s) = slot.lock() {
-                *s = Some(result);
+            if !claim(shared, slot, result) {
+                return (
+                    K::AlreadyComplete,
+                    respond(StatusCode::OK, redirect::already_complete_page()),
+                );
             }
             (kind, respond(StatusCode::OK, page))
         }
@@ -704,17 +916,18 @@ mod tests {
             return 0;
         };
         let big = "a".repeat(20 * 1024);
+        let x = format!("localhost:{port}");
         let request: Vec<u8> = match i % 10 {
             0 => b"GARBAGE\r\n\r\n".to_vec(),
-            1 => format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n").into_bytes(),
-            2 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\nstate=".to_vec(),
-            3 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Le".to_vec(),
-            4 => b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
-            5 => b"GET /?code=c&state=s HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
-            6 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\ncode=c&state=wrong-s".to_vec(),
-            7 => b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc".to_vec(),
+            1 => format!("GET / HTTP/1.1\r\nHost: {x}\r\nX-Big: {big}\r\n\r\n").into_bytes(),
+            2 => format!("POST / HTTP/1.1\r\nHost: {x}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000000\r\n\r\nstate=").into_bytes(),
+            3 => format!("POST / HTTP/1.1\r\nHost: {x}\r\nContent-Le").into_bytes(),
+            4 => format!("GET /favicon.ico HTTP/1.1\r\nHost: {x}\r\n\r\n").into_bytes(),
+            5 => format!("GET /?code=c&state=s HTTP/1.1\r\nHost: {x}\r\n\r\n").into_bytes(),
+            6 => format!("POST / HTTP/1.1\r\nHost: {x}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\ncode=c&state=wrong-s").into_bytes(),
+            7 => format!("POST / HTTP/1.1\r\nHost: {x}\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc").into_bytes(),
             8 => (0..600u32).map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8).collect(),
-            _ => b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            _ => format!("DELETE / HTTP/1.1\r\nHost: {x}\r\n\r\n").into_bytes(),
         };
         if s.write_all(&request).await.is_err() {
             return 0;

@@ -367,6 +367,38 @@ fn failures_name_their_kind_and_exit_non_zero() {
     assert_eq!(r.mock_requests(), 0);
 }
 
+/// When no browser opens, what the credential prints carries nothing personal or secret: no
+/// authorize URL (dead `state`, `nonce`), no login hint. (The example's own announcement shows
+/// the one-time loopback start address, which holds none of them.)
+#[test]
+fn the_no_browser_hint_prints_nothing_personal_or_secret() {
+    let hint = "carol.hint@fabrikam.example";
+    let r = mock(&["--mock-browser", "cannot-open", "--login-hint", hint]);
+    r.assert_failure(3, "unavailable", "Failed to open a browser");
+    assert!(
+        r.stderr
+            .contains("failed to open a browser. To sign in on a machine"),
+        "the credential's hint is shown:\n{}",
+        r.stderr
+    );
+    for secret in [
+        "state=",
+        "nonce=",
+        "code_challenge",
+        "login_hint",
+        "X-AnchorMailbox",
+        "/oauth2/v2.0/authorize",
+        hint,
+        "carol.hint%40fabrikam",
+    ] {
+        assert!(
+            !r.stderr.contains(secret),
+            "{secret:?} on stderr:\n{}",
+            r.stderr
+        );
+    }
+}
+
 #[test]
 fn invalid_arguments_exit_with_code_2_before_any_request() {
     for (args, part) in [

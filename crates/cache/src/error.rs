@@ -66,6 +66,42 @@ pub enum CacheError {
         /// The lock file.
         path: PathBuf,
     },
+    /// The cache's directory or lock file could be used by another user or program to
+    /// redirect or read this user's writes (a directory writable by others or owned by
+    /// another user, a lock file that is a link or not a plain file of this user). Nothing was
+    /// written.
+    #[error("the token cache location {} is not safe to use: {problem}; {fix}", path.display())]
+    Insecure {
+        /// The directory or file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// What to do about it.
+        fix: String,
+    },
+    /// The file at the cache's path is not a regular file (a FIFO, a device, a directory, a
+    /// socket). It is not read and never replaced.
+    #[error(
+        "the token cache {} is not a regular file; move it away to start a new cache",
+        path.display()
+    )]
+    NotAFile {
+        /// The cache file's path.
+        path: PathBuf,
+    },
+    /// The cache file is larger than any token cache
+    /// ([`MAX_CACHE_FILE_BYTES`](crate::MAX_CACHE_FILE_BYTES)). It is not read and never
+    /// replaced.
+    #[error(
+        "the token cache {} is larger than {limit} bytes, more than any token cache; it was left unchanged: move or delete it to start a new cache",
+        path.display()
+    )]
+    TooLarge {
+        /// The cache file.
+        path: PathBuf,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// No persistent cache exists for this platform or environment (for example, no home
     /// directory).
     #[error("a persistent token cache is not available in this environment: {0}")]

@@ -66,7 +66,7 @@ pub use model::{
     CacheDocument, IdTokenEntry, RefreshTokenEntry, keys, section,
 };
 pub use persistent::{
-    CACHE_DIR_ENV, FileBackend, KeyStore, KeyringKeyStore, MemoryKeyStore,
+    CACHE_DIR_ENV, FileBackend, KeyStore, KeyringKeyStore, MAX_CACHE_FILE_BYTES, MemoryKeyStore,
     TokenCachePersistenceOptions,
 };
 pub use token_cache::{

@@ -38,6 +38,11 @@ const MAGIC: &[u8] = b"entra-rs encrypted token cache v1\n";
 const NONCE_LEN: usize = 24;
 const KEY_LEN: usize = 32;
 
+/// The largest cache file read: far more than any token cache (a 1,000-entry cache is about
+/// 0.7 MB). A larger file, or one that grows past this while being read, is refused with
+/// [`CacheError::TooLarge`]; no buffer is ever sized from the length a file claims.
+pub const MAX_CACHE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// How long a write waits for another process's lock before giving up.
 const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 const LOCK_RETRY: Duration = Duration::from_millis(5);
@@ -197,8 +202,18 @@ pub trait KeyStore: Send + Sync + fmt::Debug {
 /// Keys kept in this process's memory: an encrypted cache file written with it can be read
 /// only while the store lives. For tests, and for programs that must never leave a key in the
 /// OS keyring (a cache that lasts one process). Keys are not zeroized on drop.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryKeyStore(std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>);
+
+impl fmt::Debug for MemoryKeyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The names (cache paths) and keys are not shown: only how many there are.
+        let keys = self.0.lock().map_or(0, |k| k.len());
+        f.debug_struct("MemoryKeyStore")
+            .field("keys", &keys)
+            .finish_non_exhaustive()
+    }
+}
 
 impl MemoryKeyStore {
     /// An empty store.
@@ -394,6 +409,9 @@ fn probe(
             .map_err(|_| "the key in the keyring is not 32 bytes")?;
         Ok(Mode::Encrypted(Arc::new(cipher)))
     };
+    if let Some(dir) = existing_parent(path) {
+        check_directory(dir)?;
+    }
     match key_store.get(&name) {
         Ok(Some(key)) => return cipher(&key).or_else(unavailable),
         Ok(None) => {}
@@ -431,10 +449,8 @@ fn probe(
 }
 
 fn file_is_encrypted(path: &Path) -> Result<bool, CacheError> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == IoErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(CacheError::io("read", path, e)),
+    let Some((mut file, _)) = open_cache_file(path)? else {
+        return Ok(false);
     };
     let mut head = vec![0u8; MAGIC.len()];
     let mut filled = 0;
@@ -449,6 +465,13 @@ fn file_is_encrypted(path: &Path) -> Result<bool, CacheError> {
     Ok(head[..filled] == *MAGIC)
 }
 
+/// The cache file's directory, when the path names one.
+fn existing_parent(path: &Path) -> Option<&Path> {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty() && d.exists())
+}
+
+/// Creates the cache file's directory (mode 0700) if needed and checks that it is safe.
 fn create_dir(path: &Path) -> Result<(), CacheError> {
     let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
         return Ok(());
@@ -462,7 +485,107 @@ fn create_dir(path: &Path) -> Result<(), CacheError> {
     }
     builder
         .create(dir)
-        .map_err(|e| CacheError::io("create the directory", dir, e))
+        .map_err(|e| CacheError::io("create the directory", dir, e))?;
+    check_directory(dir)
+}
+
+/// Refuses a cache directory that another user could use to plant or swap files in: one
+/// writable by group or others, or owned by a user other than this one (or root), as
+/// OpenSSH's `StrictModes` does. Only the directory itself is checked.
+#[cfg(unix)]
+fn check_directory(dir: &Path) -> Result<(), CacheError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(dir).map_err(|e| CacheError::io("inspect the directory", dir, e))?;
+    let me = rustix::process::geteuid().as_raw();
+    let insecure = |problem: String, fix: String| CacheError::Insecure {
+        path: dir.to_owned(),
+        problem,
+        fix,
+    };
+    if !meta.is_dir() {
+        return Err(insecure(
+            "it is not a directory".to_owned(),
+            "move it away or choose another cache directory".to_owned(),
+        ));
+    }
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(insecure(
+            format!(
+                "it is owned by user {}, not by this user ({me})",
+                meta.uid()
+            ),
+            format!(
+                "run `chown {me} '{}'` or choose another cache directory",
+                dir.display()
+            ),
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(insecure(
+            format!(
+                "other users can write to it (mode {:o})",
+                meta.mode() & 0o7777
+            ),
+            format!("run `chmod go-w '{}'`", dir.display()),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_directory(_dir: &Path) -> Result<(), CacheError> {
+    Ok(())
+}
+
+/// Opens the cache file for reading: `None` when there is none. Never blocks on a FIFO and
+/// never reads a device: anything but a regular file is [`CacheError::NotAFile`], a file
+/// larger than [`MAX_CACHE_FILE_BYTES`] [`CacheError::TooLarge`]. Returns the file and its
+/// metadata.
+fn open_cache_file(path: &Path) -> Result<Option<(File, fs::Metadata)>, CacheError> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading would wait for a writer; a regular file ignores the flag.
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed());
+    }
+    let file = match options.open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == IoErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(CacheError::io("read", path, e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| CacheError::io("read", path, e))?;
+    if !meta.is_file() {
+        return Err(CacheError::NotAFile {
+            path: path.to_owned(),
+        });
+    }
+    if meta.len() > MAX_CACHE_FILE_BYTES {
+        return Err(CacheError::TooLarge {
+            path: path.to_owned(),
+            limit: MAX_CACHE_FILE_BYTES,
+        });
+    }
+    Ok(Some((file, meta)))
+}
+
+/// Reads at most [`MAX_CACHE_FILE_BYTES`] from `file`, in chunks (never a buffer sized from
+/// the file's claimed length).
+fn read_capped(path: &Path, file: File) -> Result<Vec<u8>, CacheError> {
+    let mut raw = Vec::new();
+    file.take(MAX_CACHE_FILE_BYTES + 1)
+        .read_to_end(&mut raw)
+        .map_err(|e| CacheError::io("read", path, e))?;
+    if raw.len() as u64 > MAX_CACHE_FILE_BYTES {
+        return Err(CacheError::TooLarge {
+            path: path.to_owned(),
+            limit: MAX_CACHE_FILE_BYTES,
+        });
+    }
+    Ok(raw)
 }
 
 fn content_hash(bytes: &[u8]) -> u64 {
@@ -509,21 +632,14 @@ fn read_file(
     check_stat_first: bool,
 ) -> Result<Loaded, CacheError> {
     let (known_stat, known_hash) = split_version(known);
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == IoErrorKind::NotFound => return Ok(Loaded::Missing),
-        Err(e) => return Err(CacheError::io("read", path, e)),
+    let Some((file, meta)) = open_cache_file(path)? else {
+        return Ok(Loaded::Missing);
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| CacheError::io("read", path, e))?;
     let stat = stat_id(&meta);
     if check_stat_first && known_stat == Some(stat.as_str()) {
         return Ok(Loaded::Unchanged);
     }
-    let mut raw = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_end(&mut raw)
-        .map_err(|e| CacheError::io("read", path, e))?;
+    let raw = read_capped(path, file)?;
     let hash = content_hash(&raw);
     let version = version_of(&stat, hash);
     if known_hash == Some(format!("{hash:016x}").as_str()) {
@@ -656,37 +772,97 @@ struct FileLock {
     path: PathBuf,
 }
 
+/// Opens (or creates, mode 0600) the lock file without following a link. Returns the file
+/// and whether this call created it, or `None` when its holder deleted it meanwhile (try
+/// again). An existing lock file must be a plain file of this user with one name; anything
+/// else is [`CacheError::Insecure`] and is left as it is.
+fn open_lock_file(path: &Path) -> Result<Option<(File, bool)>, CacheError> {
+    let mut create = OpenOptions::new();
+    // O_CREAT | O_EXCL never follows a link, not even a dangling one.
+    create.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        create.mode(0o600);
+    }
+    match create.open(path) {
+        Ok(file) => return Ok(Some((file, true))),
+        Err(e) if e.kind() == IoErrorKind::AlreadyExists => {}
+        Err(e) => return Err(CacheError::io("lock", path, e)),
+    }
+    let insecure = |problem: &str| CacheError::Insecure {
+        path: path.to_owned(),
+        problem: problem.to_owned(),
+        fix: "delete it; the next write creates a new lock file".to_owned(),
+    };
+    let mut open = OpenOptions::new();
+    open.read(true).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK)
+                .bits()
+                .cast_signed(),
+        );
+    }
+    let file = match open.open(path) {
+        Ok(file) => file,
+        // Deleted by its holder between the two opens: try again.
+        Err(e) if e.kind() == IoErrorKind::NotFound => return Ok(None),
+        Err(e) if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            drop(e);
+            return Err(insecure("the lock file is a symbolic link"));
+        }
+        Err(e) => return Err(CacheError::io("lock", path, e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| CacheError::io("lock", path, e))?;
+    if !meta.is_file() {
+        return Err(insecure("the lock file is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me && meta.uid() != 0 {
+            return Err(insecure("the lock file belongs to another user"));
+        }
+        if meta.nlink() != 1 {
+            return Err(insecure("the lock file has another name (a hard link)"));
+        }
+    }
+    Ok(Some((file, false)))
+}
+
 impl FileLock {
     fn acquire(path: &Path) -> Result<Self, CacheError> {
         let start = Instant::now();
         loop {
-            let mut options = OpenOptions::new();
-            options.read(true).write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let file = options
-                .open(path)
-                .map_err(|e| CacheError::io("lock", path, e))?;
-            match file.try_lock() {
-                Ok(()) => {
-                    // The previous holder deletes the file on release: a lock on a deleted
-                    // file locks nothing, so check that the path still names this file.
-                    if same_file(&file, path) {
-                        let mut file = file;
-                        let program = std::env::args().next().unwrap_or_default();
-                        let _ = file.set_len(0);
-                        let _ = write!(file, "{} {program}", std::process::id());
-                        return Ok(Self {
-                            file,
-                            path: path.to_owned(),
-                        });
+            // `None`: the holder deleted the file meanwhile; try again.
+            if let Some((file, created)) = open_lock_file(path)? {
+                match file.try_lock() {
+                    Ok(()) => {
+                        // The previous holder deletes the file on release: a lock on a
+                        // deleted file locks nothing, so check that the path still names it.
+                        if same_file(&file, path) {
+                            let mut file = file;
+                            if created {
+                                // Only a file this call created is written to (never
+                                // truncated).
+                                let program = std::env::args().next().unwrap_or_default();
+                                let _ = write!(file, "{} {program}", std::process::id());
+                            }
+                            return Ok(Self {
+                                file,
+                                path: path.to_owned(),
+                            });
+                        }
                     }
+                    Err(TryLockError::WouldBlock) => {}
+                    Err(TryLockError::Error(e)) => return Err(CacheError::io("lock", path, e)),
                 }
-                Err(TryLockError::WouldBlock) => {}
-                Err(TryLockError::Error(e)) => return Err(CacheError::io("lock", path, e)),
             }
             if start.elapsed() > LOCK_TIMEOUT {
                 return Err(CacheError::LockTimeout {

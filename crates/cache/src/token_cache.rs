@@ -805,6 +805,8 @@ impl State {
                 && eq_ci(at.token_type.as_deref().unwrap_or("Bearer"), wanted_type)
                 && at.key_id.as_deref() == q.key_id
                 && !at.extra.contains_key("ext_cache_key")
+                // An expiry no date can hold (past year 9999) is invalid data: never served.
+                && to_time(at.expires_on).is_some()
         };
         let best = if q.scopes.is_empty() {
             // No scope to index by: a scan (never the case for a credential's requests).

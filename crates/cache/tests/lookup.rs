@@ -585,3 +585,45 @@ fn caches_and_their_futures_can_cross_threads() {
     send(cache.find_refresh_tokens(&RefreshTokenQuery::new(CLIENT, HOME, &aliases)));
     send(cache.clear());
 }
+
+/// An `expires_on` no date can hold (past year 9999, from a hostile or broken cache file) is
+/// invalid data: the token is not served (the caller refreshes), never as "expires in 1970".
+#[test]
+fn an_unrepresentable_expiry_is_never_served() {
+    let cache = TokenCache::new();
+    let key = keys::access_token(
+        HOME,
+        ENV,
+        CLIENT,
+        "organizations",
+        "https://graph.microsoft.com/.default",
+    );
+    let doc = format!(
+        r#"{{"AccessToken": {{"{key}": {{
+            "home_account_id": "{HOME}", "environment": "{ENV}", "credential_type": "AccessToken",
+            "client_id": "{CLIENT}", "secret": "far-future-at", "realm": "organizations",
+            "target": "https://graph.microsoft.com/.default",
+            "cached_at": "1800000000", "expires_on": "253402300800",
+            "extended_expires_on": "253402300800"
+        }}}}}}"#
+    );
+    cache.replace_document(CacheDocument::from_json(doc.as_bytes()).unwrap());
+    let scopes = ["https://graph.microsoft.com/.default"];
+    assert!(
+        cache
+            .find_access_token(&query("organizations", &scopes), t0())
+            .is_none(),
+        "a year-10000 expiry must not be served"
+    );
+    // A writer given an absurd lifetime stores nothing servable either.
+    let cache = TokenCache::new();
+    cache.write_token_response(
+        &write(&scopes).with_access_token("absurd-at", i64::MAX / 2),
+        t0(),
+    );
+    assert!(
+        cache
+            .find_access_token(&query("organizations", &scopes), t0())
+            .is_none()
+    );
+}

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use entra_cache::{
-    AccessTokenQuery, BoxError, Cache, CacheDocument, CacheError, FileBackend, KeyStore,
-    KeyringKeyStore, MemoryKeyStore, TokenCachePersistenceOptions, TokenWrite,
+    AccessTokenQuery, BoxError, Cache, CacheBackend, CacheDocument, CacheError, FileBackend,
+    KeyStore, KeyringKeyStore, MemoryKeyStore, TokenCachePersistenceOptions, TokenWrite,
 };
 use time::OffsetDateTime;
 
@@ -539,4 +539,196 @@ async fn a_process_killed_mid_write_leaves_a_readable_cache() {
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// a hostile file system: links, FIFOs, devices, huge files, unsafe directories
+
+/// Whether this process runs as root (some checks need another user to own a file).
+#[cfg(unix)]
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlinked_lock_file_is_refused_and_its_target_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, b"precious").unwrap();
+    let b = plain_backend(dir.path());
+    std::os::unix::fs::symlink(&victim, b.lock_path()).unwrap();
+    let cache = Cache::with_backend(Arc::new(b));
+    let err = cache
+        .write_token_response(&write("s", "at"), now())
+        .await
+        .unwrap_err();
+    let CacheError::Insecure { path, problem, fix } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(path.ends_with("msal.cache.nocae.lockfile"), "{path:?}");
+    assert!(problem.contains("symbolic link"), "{problem}");
+    assert!(fix.contains("delete it"), "{fix}");
+    assert!(err.to_string().contains(".lockfile"), "{err}");
+    // The file the link points to is neither truncated nor written.
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    // A dangling link's target is not created either.
+    let dir = tempfile::tempdir().unwrap();
+    let b = plain_backend(dir.path());
+    let target = dir.path().join("created-by-attacker");
+    std::os::unix::fs::symlink(&target, b.lock_path()).unwrap();
+    let cache = Cache::with_backend(Arc::new(b));
+    assert!(matches!(
+        cache.write_token_response(&write("s", "at"), now()).await,
+        Err(CacheError::Insecure { .. })
+    ));
+    assert!(!target.exists());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_existing_lock_file_is_locked_but_never_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = plain_backend(dir.path());
+    // Another MSAL process's lock file, left behind: used, not rewritten. A hard link is not.
+    std::fs::write(b.lock_path(), b"4242 python").unwrap();
+    let lock_path = b.lock_path().to_owned();
+    let cache = Cache::with_backend(Arc::new(b));
+    cache
+        .write_token_response(&write("s", "at"), now())
+        .await
+        .unwrap();
+    assert_eq!(lookup(&cache, "s").await.as_deref(), Some("at"));
+    // Deleted on release, as MSAL's extensions do.
+    assert!(!lock_path.exists());
+
+    let other = dir.path().join("other-file");
+    std::fs::write(&other, b"keep").unwrap();
+    std::fs::hard_link(&other, &lock_path).unwrap();
+    let err = cache
+        .write_token_response(&write("s", "at2"), now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CacheError::Insecure { problem, .. } if problem.contains("hard link")),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read(&other).unwrap(), b"keep");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_directory_writable_by_others_or_owned_by_another_user_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cache_dir = dir.path().join("shared");
+    std::fs::create_dir(&cache_dir).unwrap();
+    std::fs::set_permissions(&cache_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let b = plain_backend(&cache_dir);
+    let err = b.load(None).await.unwrap_err();
+    let CacheError::Insecure { path, problem, fix } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(path, &cache_dir);
+    assert!(
+        problem.contains("other users can write to it (mode 777)"),
+        "{problem}"
+    );
+    assert_eq!(fix, &format!("run `chmod go-w '{}'`", cache_dir.display()));
+    // Nothing was written there.
+    let cache = Cache::with_backend(Arc::new(plain_backend(&cache_dir)));
+    assert!(
+        cache
+            .write_token_response(&write("s", "at"), now())
+            .await
+            .is_err()
+    );
+    assert_eq!(std::fs::read_dir(&cache_dir).unwrap().count(), 0);
+
+    // Mode 0755 (the default umask's) is fine.
+    std::fs::set_permissions(&cache_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(
+        plain_backend(&cache_dir).load(None).await.unwrap(),
+        entra_cache::Loaded::Missing
+    );
+
+    if !is_root() {
+        println!("skipped the other-owner case: only root can give a directory to another user");
+        return;
+    }
+    std::os::unix::fs::chown(&cache_dir, Some(65534), None).unwrap();
+    let err = plain_backend(&cache_dir).load(None).await.unwrap_err();
+    assert!(
+        matches!(&err, CacheError::Insecure { problem, fix, .. }
+            if problem.contains("owned by user 65534") && fix.contains("chown")),
+        "{err:?}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn fifos_devices_and_huge_files_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = plain_backend(dir.path());
+    let path = b.path().to_owned();
+
+    // A FIFO: opening it for reading would wait forever for a writer.
+    let status = Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(status.success());
+    let err = b.load(None).await.unwrap_err();
+    assert!(
+        matches!(&err, CacheError::NotAFile { path: p } if p == &path),
+        "{err:?}"
+    );
+    std::fs::remove_file(&path).unwrap();
+
+    // A link to /dev/zero: never read (it would never end).
+    std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+    let b = plain_backend(dir.path());
+    assert!(matches!(
+        b.load(None).await,
+        Err(CacheError::NotAFile { .. })
+    ));
+    std::fs::remove_file(&path).unwrap();
+
+    // A sparse 200 GB file: refused from its size, no allocation of what it claims.
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(200 * 1024 * 1024 * 1024).unwrap();
+    drop(file);
+    let b = plain_backend(dir.path());
+    let err = b.load(None).await.unwrap_err();
+    assert!(
+        matches!(&err, CacheError::TooLarge { limit, .. } if *limit == entra_cache::MAX_CACHE_FILE_BYTES),
+        "{err:?}"
+    );
+    // ... and a write does not replace it.
+    let cache = Cache::with_backend(Arc::new(plain_backend(dir.path())));
+    assert!(matches!(
+        cache.write_token_response(&write("s", "at"), now()).await,
+        Err(CacheError::TooLarge { .. })
+    ));
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        200 * 1024 * 1024 * 1024
+    );
+    // The encrypted backend's first look at the file (is it ours?) refuses it too.
+    let encrypted = backend(&path, Arc::new(MemoryKeyStore::new()));
+    assert!(matches!(
+        encrypted.load(None).await,
+        Err(CacheError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn the_memory_key_store_never_shows_its_keys() {
+    let store = MemoryKeyStore::new();
+    let key = [0xABu8; 32];
+    store
+        .set("/home/alice/.IdentityService/msal.cache.nocae", &key)
+        .unwrap();
+    let shown = format!("{store:?}");
+    assert_eq!(shown, "MemoryKeyStore { keys: 1, .. }");
+    assert!(!shown.contains("171"), "{shown}"); // 0xAB as a decimal byte
+    assert!(!shown.contains("alice"), "{shown}");
 }

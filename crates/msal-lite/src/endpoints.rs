@@ -344,8 +344,9 @@ pub fn parse_openid_configuration(
     })
 }
 
-/// Whether an issuer belongs to an authority (MSAL Go v1.9's rules): same scheme and host;
-/// or the issuer host is one of `aliases`; or it is a known-cloud host; or the authority host
+/// Whether an issuer belongs to an authority (MSAL Go v1.9's rules, narrowed): same scheme
+/// and host; or the issuer host is one of `aliases`; or it is a host of the authority's own
+/// known cloud (never for a custom authority); or the authority host
 /// is a subdomain of it (regional hosts); or, for CIAM, both are `*.ciamlogin.com`. The path
 /// (tenant) is not compared here.
 #[must_use]
@@ -366,7 +367,13 @@ pub fn issuer_matches_authority(issuer: &str, authority: &Authority, aliases: &[
     if url.scheme() != "https" {
         return false;
     }
-    if aliases.iter().any(|a| a.eq_ignore_ascii_case(&host_port)) || cloud::is_known_host(host) {
+    // The issuer's host must be the authority's own or one of its aliases: a known-cloud
+    // host counts only for an authority of the same cloud (never for a custom authority,
+    // which could otherwise hand out tokens "issued" by login.microsoftonline.com).
+    let same_cloud = cloud::aliases(authority.host())
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(host));
+    if aliases.iter().any(|a| a.eq_ignore_ascii_case(&host_port)) || same_cloud {
         return true;
     }
     let authority_host = authority.url().host_str().unwrap_or_default();
@@ -729,9 +736,29 @@ mod tests {
             &a,
             no_aliases
         ));
-        assert!(issuer_matches_authority(
+        // Narrower than MSAL Go: a known-cloud issuer is not accepted for a custom authority
+        // (its tokens could otherwise claim to come from login.microsoftonline.com) ...
+        assert!(!issuer_matches_authority(
             "https://login.microsoftonline.com/t/v2.0",
             &a,
+            no_aliases
+        ));
+        let localhost = authority("https://localhost:18447/organizations");
+        assert!(!issuer_matches_authority(
+            "https://login.microsoftonline.com/t/v2.0",
+            &localhost,
+            no_aliases
+        ));
+        // ... only for an authority of that same cloud, and only that cloud's hosts.
+        let public = authority("https://login.microsoftonline.com/t");
+        assert!(issuer_matches_authority(
+            "https://sts.windows.net/t/",
+            &public,
+            no_aliases
+        ));
+        assert!(!issuer_matches_authority(
+            "https://login.chinacloudapi.cn/t/v2.0",
+            &public,
             no_aliases
         ));
         assert!(issuer_matches_authority(

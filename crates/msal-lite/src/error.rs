@@ -92,6 +92,22 @@ pub enum MsalError {
         /// The discovery endpoint's error response.
         response: Box<ErrorResponse>,
     },
+    /// Instance discovery for an authority host that is not a known cloud could not be
+    /// completed (network, timeout, an HTTP error, a malformed answer), so the host could not
+    /// be validated. Nothing is sent to an unvalidated authority: this fails closed.
+    #[error(
+        "Instance discovery for {authority} failed, so the authority could not be validated: \
+         {cause}. Check the network connection and try again; if this authority is valid and \
+         trustworthy, you can disable this check by passing in 'disable_instance_discovery=True' \
+         when constructing the credential."
+    )]
+    InstanceDiscoveryFailed {
+        /// `https://<host>` of the authority.
+        authority: String,
+        /// What went wrong.
+        #[source]
+        cause: Box<MsalError>,
+    },
     /// The OpenID configuration of the authority could not be fetched (HTTP 4xx) or lacks a
     /// required field.
     #[error("Unable to get authority configuration for {authority}. {AUTHORITY_FORMAT_HINT}")]
@@ -273,6 +289,7 @@ impl MsalError {
             Self::Service { status, .. } | Self::HttpStatus { status, .. } => {
                 *status == 429 || (500..600).contains(status)
             }
+            Self::InstanceDiscoveryFailed { cause, .. } => cause.is_transient(),
             _ => false,
         }
     }

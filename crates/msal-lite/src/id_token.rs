@@ -313,19 +313,20 @@ impl Account {
     }
 }
 
-/// Builds Python's [`AuthenticationRecord`] from checked ID token claims: authority = host of
-/// `iss`, client id = `aud`, home account id from `client_info` (else `sub`), tenant = `tid`
-/// (else the issuer path), username = `preferred_username` (else `upn`).
+/// Builds Python's [`AuthenticationRecord`] from checked ID token claims: authority = the
+/// host of the authority the user signed in at (Python takes the host of `iss`, which a
+/// token can choose; the configured authority cannot be changed by a response), client id =
+/// `aud`, home account id from `client_info` (else `sub`), tenant = `tid` (else the issuer
+/// path), username = `preferred_username` (else `upn`).
 ///
 /// # Errors
-/// [`MsalError::IdToken`] when `iss` has no host or the account cannot be built.
+/// [`MsalError::IdToken`] when the account cannot be built.
 pub fn authentication_record(
     claims: &IdTokenClaims,
     client_info: Option<&ClientInfo>,
+    authority: &Authority,
 ) -> Result<AuthenticationRecord> {
-    let authority = claims
-        .issuer_host()
-        .ok_or(MsalError::IdToken(IdTokenProblem::WrongIssuer))?;
+    let authority = authority.host().to_owned();
     let client_id = claims
         .aud
         .first()
@@ -408,7 +409,7 @@ mod tests {
         assert_eq!(account.username, "alice@contoso.com");
         assert_eq!(account.authority_type, "MSSTS");
 
-        let record = authentication_record(&c, Some(&info)).unwrap();
+        let record = authentication_record(&c, Some(&info), &e.authority).unwrap();
         assert_eq!(record.authority(), "login.microsoftonline.com");
         assert_eq!(record.client_id(), CLIENT);
         assert_eq!(record.home_account_id(), "uid.utid");
@@ -529,7 +530,7 @@ mod tests {
         assert_eq!(account.local_account_id, "adfs-sub");
         assert_eq!(account.username, "bob@contoso.com");
         assert_eq!(account.authority_type, "ADFS");
-        let record = authentication_record(&c, None).unwrap();
+        let record = authentication_record(&c, None, &authority).unwrap();
         assert_eq!(record.authority(), "adfs.contoso.com");
         assert_eq!(record.home_account_id(), "adfs-sub");
         assert_eq!(record.tenant_id(), "adfs");
@@ -540,7 +541,7 @@ mod tests {
         )
         .unwrap();
         assert!(Account::from_id_token(&c, None, &authority).is_err());
-        assert!(authentication_record(&c, None).is_err());
+        assert!(authentication_record(&c, None, &authority).is_err());
         assert_eq!(c.username(), "");
     }
 

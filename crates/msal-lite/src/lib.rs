@@ -93,7 +93,7 @@ pub use id_token::{
 pub use pkce::{Pkce, new_nonce, new_state, s256_challenge};
 pub use request::{
     AuthCodeFlow, AuthCodeGrant, AuthorizeParams, AuthorizeUrl, CLIENT_SKU, RESERVED_SCOPES,
-    RefreshGrant, ResponseMode, TokenRequest, build_authorize_url, decorate_scopes,
+    RefreshGrant, ResponseMode, TokenRequest, build_authorize_url, check_scopes, decorate_scopes,
     standard_headers,
 };
 pub use resolver::EndpointResolver;

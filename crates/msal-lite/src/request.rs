@@ -37,7 +37,31 @@ pub const CLIENT_SKU: &str = "entra-rs.msal-lite";
 /// [`MsalError::InvalidArgument`] for a reserved scope, an empty scope or one containing
 /// white space or a control character.
 pub fn decorate_scopes<S: AsRef<str>>(scopes: &[S]) -> Result<Vec<String>> {
+    check_scopes(scopes)?;
     let mut out: Vec<String> = Vec::with_capacity(scopes.len() + 3);
+    out.extend(scopes.iter().map(|s| s.as_ref().to_owned()));
+    out.extend(RESERVED_SCOPES.iter().map(|s| (*s).to_owned()));
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Checks the scopes a caller asks for, without allocating: none empty, none with white space
+/// or a control character, none of the reserved `openid`, `profile`, `offline_access` (in any
+/// case), which every request carries anyway and which name no resource. A credential calls
+/// it before looking in any cache, so a reserved scope fails the same way whether or not a
+/// token is cached.
+///
+/// ```
+/// use entra_msal_lite::check_scopes;
+///
+/// assert!(check_scopes(&["https://graph.microsoft.com/.default"]).is_ok());
+/// assert!(check_scopes(&["OpenID"]).is_err());
+/// ```
+///
+/// # Errors
+/// [`MsalError::InvalidArgument`] naming the first bad scope.
+pub fn check_scopes<S: AsRef<str>>(scopes: &[S]) -> Result<()> {
     for scope in scopes {
         let scope = scope.as_ref();
         if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -55,12 +79,8 @@ pub fn decorate_scopes<S: AsRef<str>>(scopes: &[S]) -> Result<Vec<String>> {
                  requested and may not be passed as user-provided scopes."
             )));
         }
-        out.push(scope.to_owned());
     }
-    out.extend(RESERVED_SCOPES.iter().map(|s| (*s).to_owned()));
-    out.sort();
-    out.dedup();
-    Ok(out)
+    Ok(())
 }
 
 /// How the authority returns the authorization response to the redirect URI.

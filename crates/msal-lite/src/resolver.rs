@@ -292,9 +292,13 @@ impl EndpointResolver {
                     return Err(e);
                 }
                 Err(e) => {
-                    // MSAL Go/.NET: anything but invalid_instance is transient; carry on with
-                    // the host as its only alias.
-                    tracing::warn!(host, error = %e, "instance discovery failed; using the host alone");
+                    // MSAL Go/.NET carry on with the host alone here; that lets a network
+                    // attacker who can block one request skip the validation. Fail closed.
+                    tracing::warn!(host, error = %e, "instance discovery failed; the authority is not used");
+                    return Err(MsalError::InstanceDiscoveryFailed {
+                        authority: format!("https://{host}"),
+                        cause: Box::new(e),
+                    });
                 }
             }
         }

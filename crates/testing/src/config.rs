@@ -170,6 +170,7 @@ pub(crate) struct Settings {
     pub(crate) sign_in_page: bool,
     pub(crate) authorize_refusal: Option<AuthorizeRefusal>,
     pub(crate) rotate_refresh_tokens: bool,
+    pub(crate) id_token_issuer_base: Option<String>,
 }
 
 impl Default for Settings {
@@ -188,6 +189,7 @@ impl Default for Settings {
             sign_in_page: false,
             authorize_refusal: None,
             rotate_refresh_tokens: true,
+            id_token_issuer_base: None,
         }
     }
 }
@@ -336,6 +338,14 @@ impl MockEntraBuilder {
     /// Whether redeeming a refresh token revokes it and issues a new one (default `true`).
     pub fn rotate_refresh_tokens(mut self, rotate: bool) -> Self {
         self.settings.rotate_refresh_tokens = rotate;
+        self
+    }
+
+    /// Issues ID tokens whose `iss` names another base URL (e.g.
+    /// `https://login.microsoftonline.com`) instead of the mock's own: a hostile or
+    /// misconfigured identity provider, for testing issuer checks.
+    pub fn id_token_issuer_base(mut self, base: impl Into<String>) -> Self {
+        self.settings.id_token_issuer_base = Some(base.into());
         self
     }
 

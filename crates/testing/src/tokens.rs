@@ -225,6 +225,10 @@ pub(crate) fn issue(
                 "ver": "1.0",
             })
         } else {
+            let iss = match &st.settings.id_token_issuer_base {
+                Some(base) => issuer(base, req.tid, false),
+                None => iss,
+            };
             serde_json::json!({
                 "aud": req.client_id, "iss": iss,
                 "iat": now, "nbf": now, "exp": now + 3600,

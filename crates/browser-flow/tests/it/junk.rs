@@ -25,15 +25,17 @@ async fn junk(port: u16, i: usize) -> u16 {
         return 0;
     };
     let big = "b".repeat(64 * 1024);
+    // The Host a browser sends for the redirect URI (another Host is refused with 421).
+    let host = format!("localhost:{port}");
     let request: Vec<u8> = match i % 8 {
         0 => b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n".to_vec(),
-        1 => format!("GET /{big} HTTP/1.1\r\nHost: localhost\r\n\r\n").into_bytes(),
-        2 => b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nstate=".to_vec(),
-        3 => b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\ncode=x&st".to_vec(),
-        4 => b"GET /favicon.ico HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(),
-        5 => b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 36\r\n\r\ncode=stolen&state=guess&error=denied".to_vec(),
-        6 => b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(),
-        _ => b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n".to_vec(),
+        1 => format!("GET /{big} HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes(),
+        2 => format!("POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000\r\n\r\nstate=").into_bytes(),
+        3 => format!("POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\ncode=x&st").into_bytes(),
+        4 => format!("GET /favicon.ico HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes(),
+        5 => format!("POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 36\r\n\r\ncode=stolen&state=guess&error=denied").into_bytes(),
+        6 => format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes(),
+        _ => format!("POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n").into_bytes(),
     };
     if s.write_all(&request).await.is_err() {
         return 0;

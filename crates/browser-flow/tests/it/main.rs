@@ -4,6 +4,7 @@
 // Tests may unwrap (CONTRIBUTING); helpers outside `#[test]` functions need it said.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attacks;
 mod common;
 mod concurrency;
 mod errors;

@@ -97,7 +97,7 @@ async fn run(
         .with_nonce(Some(flow.nonce()))
         .verify(id_token)?;
     let account = Account::from_id_token(&claims, response.client_info.as_ref(), &authority)?;
-    let record = authentication_record(&claims, response.client_info.as_ref())?;
+    let record = authentication_record(&claims, response.client_info.as_ref(), &authority)?;
     Ok((account, record))
 }
 

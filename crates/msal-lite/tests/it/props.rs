@@ -165,7 +165,7 @@ proptest! {
             ).unwrap();
             let at = OffsetDateTime::from_unix_timestamp(now.rem_euclid(253_402_300_000)).unwrap();
             let _ = IdTokenValidation::new("client", &endpoints).at(at).check(&claims);
-            let _ = entra_msal_lite::authentication_record(&claims, None);
+            let _ = entra_msal_lite::authentication_record(&claims, None, &endpoints.authority);
         }
     }
 

@@ -143,7 +143,7 @@ async fn invalid_instance_is_fatal_and_names_the_option() {
 }
 
 #[tokio::test]
-async fn transient_discovery_failures_fall_back_to_the_host() {
+async fn failed_discovery_fails_closed_and_names_the_switch() {
     let mut server = mockito::Server::new_async().await;
     let authority = mock_authority(&server, "contoso", &insecure());
     let base = format!("{}/contoso", server.url());
@@ -151,22 +151,36 @@ async fn transient_discovery_failures_fall_back_to_the_host() {
         .mock("GET", DISCOVERY)
         .match_query(Matcher::Any)
         .with_status(503)
-        .expect(1)
+        .expect(2)
         .create_async()
         .await;
+    // The unvalidated authority is never asked for anything.
     let metadata = server
         .mock("GET", "/contoso/v2.0/.well-known/openid-configuration")
         .with_body(oidc_document(&base, &format!("{base}/v2.0")))
-        .expect(1)
+        .expect(0)
         .create_async()
         .await;
-    let e = resolver(&server, client())
-        .resolve(&authority)
-        .await
-        .unwrap();
+    let resolver = resolver(&server, client());
+    let err = resolver.resolve(&authority).await.unwrap_err();
+    let MsalError::InstanceDiscoveryFailed { cause, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        matches!(**cause, MsalError::HttpStatus { status: 503, .. }),
+        "{cause:?}"
+    );
+    // Failures are not cached: the next call asks again.
+    assert!(resolver.resolve(&authority).await.is_err());
     discovery.assert_async().await;
     metadata.assert_async().await;
-    assert_eq!(e.aliases, [authority.host()]);
+    let core: entra_core::Error = err.into();
+    assert!(core.is_client_authentication());
+    assert!(
+        core.message().contains("'disable_instance_discovery=True'"),
+        "{}",
+        core.message()
+    );
 }
 
 #[tokio::test]
