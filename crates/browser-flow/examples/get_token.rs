@@ -248,8 +248,42 @@ fn http_client_from_env() -> Result<Option<reqwest::Client>> {
     Ok(Some(client))
 }
 
+/// The largest record file read (a record is about 300 bytes).
+const MAX_RECORD_BYTES: u64 = 64 * 1024;
+
+/// Reads a small text file: only a regular file (never a FIFO or a device), at most `limit`
+/// bytes (never a buffer sized from the length the file claims).
+fn read_small(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::Read as _;
+    // Looked at before opening: opening a FIFO would wait for a writer.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() || meta.len() > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not a regular file of at most {limit} bytes"),
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// The first bytes of a file (never more), empty when it cannot be read.
+fn read_head(path: &Path) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && let Ok(file) = std::fs::File::open(path)
+    {
+        let _ = file.take(64).read_to_end(&mut head);
+    }
+    head
+}
+
 fn read_record(path: &Path) -> Result<Option<AuthenticationRecord>> {
-    match std::fs::read_to_string(path) {
+    match read_small(path, MAX_RECORD_BYTES) {
         Ok(text) => {
             let record = AuthenticationRecord::deserialize(&text).map_err(|e| {
                 Error::invalid_argument(format!("--record {}: {}", path.display(), e.message()))
@@ -412,7 +446,7 @@ async fn run(args: &Args, stats: &mut RunStats) -> Result<AccessTokenInfo> {
         && let Some(record) = credential.authentication_record()
     {
         let text = record.serialize();
-        if std::fs::read_to_string(path).ok().as_deref() != Some(text.as_str()) {
+        if read_small(path, MAX_RECORD_BYTES).ok().as_deref() != Some(text.as_str()) {
             std::fs::write(path, &text).map_err(|e| {
                 Error::credential_unavailable(format!(
                     "could not save the authentication record to {}",
@@ -426,7 +460,7 @@ async fn run(args: &Args, stats: &mut RunStats) -> Result<AccessTokenInfo> {
     if let Some(p) = &persistence
         && let Ok(path) = p.path(args.enable_cae)
     {
-        let head = std::fs::read(&path).unwrap_or_default();
+        let head = read_head(&path);
         stats.cache_storage = Some(if head.starts_with(b"entra-rs encrypted token cache") {
             "encrypted"
         } else if head.is_empty() {
