@@ -152,21 +152,41 @@ mod tests {
 
     #[test]
     fn layers_point_down_only() {
-        // entra-core depends on no sibling; msal-lite, cache and testing only on entra-core.
+        // entra-core depends on no sibling; msal-lite, cache and testing only on entra-core;
+        // the public-client layer on the three below it; credentials on it and below.
         let allowed: &[(&str, &[&str])] = &[
             ("core", &[]),
             ("msal-lite", &["entra-core"]),
             ("cache", &["entra-core"]),
             ("testing", &["entra-core"]),
             (
-                "browser-flow",
+                "public-client",
                 &["entra-core", "entra-msal-lite", "entra-cache"],
             ),
+            (
+                "browser-flow",
+                &[
+                    "entra-core",
+                    "entra-msal-lite",
+                    "entra-cache",
+                    "entra-public-client",
+                ],
+            ),
         ];
+        // Every crate has a place in the layers: a new one must be added above.
+        for dir in crate_dirs() {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                allowed.iter().any(|(d, _)| *d == name),
+                "crates/{name} has no entry in the layer rules (xtask/src/tidy.rs)"
+            );
+        }
         for (dir, ok) in allowed {
             let manifest = root().join("crates").join(dir).join("Cargo.toml");
             for (section, line) in dependency_lines(&manifest) {
-                if section != "[dependencies]" || !line.starts_with("entra-") {
+                // Normal dependencies, also target-specific ones; not dev-dependencies.
+                let normal = section.ends_with("dependencies]") && !section.contains("dev-");
+                if !normal || !line.starts_with("entra-") {
                     continue;
                 }
                 let name = line.split(['.', ' ', '=']).next().unwrap_or("");

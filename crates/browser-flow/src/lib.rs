@@ -56,12 +56,10 @@
 pub mod azure_core;
 mod browser;
 mod credential;
-mod front;
 mod options;
 mod peer;
 mod redirect;
 mod server;
-mod tenant;
 
 // The public interface is:
 pub use browser::{PrintUrlOpener, SystemBrowser};

@@ -63,13 +63,15 @@ async fn a_pending_prompt_blocks_no_other_key_and_cancelling_it_releases_the_por
             credential.get_token(&[SCOPE], Some(cae)).await
         })
     };
+    // Opened, and the start address followed (the opened URL then reads as the sign-in URL).
     for _ in 0..500 {
-        if env.browser.open_count() == 2 {
+        if env.browser.start_urls().len() == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(env.browser.open_count(), 2);
+    assert_eq!(env.browser.start_urls().len(), 2);
 
     // Another key is served meanwhile (a silent refresh through the refresh token).
     let other = credential.get_token(&[OTHER_SCOPE], None).await.unwrap();

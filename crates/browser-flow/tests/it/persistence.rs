@@ -76,3 +76,43 @@ async fn without_a_record_a_fresh_credential_prompts_as_python() {
     second.get_token(&[SCOPE], None).await.unwrap();
     assert_eq!(env.browser.open_count(), 2);
 }
+
+/// A custom authority (here the mock on `https://localhost:PORT`, validated by instance
+/// discovery on the first sign-in): a fresh credential with the record and the persistent
+/// cache makes zero requests too. The authority is resolved only when a request must be sent.
+#[tokio::test]
+async fn a_fresh_credential_on_a_custom_authority_makes_zero_requests() {
+    let env = Env::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = |record: Option<AuthenticationRecord>| {
+        let mut options = InteractiveBrowserCredentialOptions::default()
+            .with_authority(env.mock.base_url())
+            .with_http_client(env.mock.resolving_http_client())
+            .with_browser(Arc::new(env.browser.clone()))
+            .with_cache_backend(backend(dir.path()));
+        if let Some(record) = record {
+            options = options.with_authentication_record(record);
+        }
+        options
+    };
+    let first = InteractiveBrowserCredential::new(options(None)).unwrap();
+    let token = first.get_token(&[SCOPE], None).await.unwrap();
+    // The first sign-in validated and resolved the authority: discovery and metadata.
+    assert_eq!(
+        env.mock.count(entra_testing::Endpoint::InstanceDiscovery),
+        1
+    );
+    assert_eq!(
+        env.mock.count(entra_testing::Endpoint::OpenIdConfiguration),
+        1
+    );
+    let record = first.authentication_record().unwrap();
+    drop(first);
+
+    env.mock.clear_log();
+    let second = InteractiveBrowserCredential::new(options(Some(record))).unwrap();
+    let again = second.get_token(&[SCOPE], None).await.unwrap();
+    assert_eq!(again.token, token.token);
+    assert_eq!(env.mock.total_requests(), 0, "{:?}", env.mock.requests());
+    assert_eq!(env.browser.open_count(), 1);
+}

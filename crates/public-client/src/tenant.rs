@@ -4,7 +4,7 @@
 use entra_core::{Error, Result, validate_tenant_id};
 
 /// Any non-empty value disables per-request tenant switching (Python's variable).
-pub(crate) const DISABLE_MULTITENANT_ENV: &str = "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH";
+pub const DISABLE_MULTITENANT_ENV: &str = "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH";
 
 /// Whether `AZURE_IDENTITY_DISABLE_MULTITENANTAUTH` is set to a non-empty value.
 pub(crate) fn multitenant_disabled_by_env() -> bool {

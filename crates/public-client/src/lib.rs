@@ -1,0 +1,69 @@
+//! The public-client layer that every interactive Entra ID credential shares, as MSAL's
+//! `PublicClientApplication` and azidentity's `publicClient` do: option resolution (authority
+//! and `AZURE_AUTHORITY_HOST`, tenant, client id, record, allowed tenants), the HTTP client and
+//! endpoints built only when a request is about to be sent, the plain and CAE cache
+//! partitions, a lock-free front map with single-flight, silent acquisition (candidate realms,
+//! refresh tokens, `refresh_on`) and one function that completes any grant's response into
+//! the cache, the account and an [`AuthenticationRecord`](entra_core::AuthenticationRecord).
+//!
+//! A credential supplies only its [`InteractiveStep`] (open a browser, show a device code):
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use entra_core::{AccessTokenInfo, Result, TokenCredential, TokenRequestOptions};
+//! use entra_public_client::{InteractiveStep, PublicClient, PublicClientOptions, StepContext, StepOutcome};
+//!
+//! /// The user-facing part of a credential.
+//! #[derive(Debug)]
+//! struct MyStep;
+//!
+//! #[async_trait::async_trait]
+//! impl InteractiveStep for MyStep {
+//!     async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+//!         // Run a grant against ctx.endpoints with ctx.client, e.g. a device code flow.
+//!         let _ = (ctx.scopes, ctx.endpoints.token_endpoint.as_str());
+//!         Err(entra_core::Error::credential_unavailable("not implemented in this example"))
+//!     }
+//! }
+//!
+//! /// A credential: the shared layer plus its step.
+//! #[derive(Debug)]
+//! struct MyCredential {
+//!     client: PublicClient,
+//!     step: MyStep,
+//! }
+//!
+//! #[async_trait::async_trait]
+//! impl TokenCredential for MyCredential {
+//!     async fn get_token_info(
+//!         &self,
+//!         scopes: &[&str],
+//!         options: Option<TokenRequestOptions>,
+//!     ) -> Result<AccessTokenInfo> {
+//!         self.client.get_token_info("get_token_info", scopes, options, &self.step).await
+//!     }
+//! }
+//!
+//! let credential = MyCredential {
+//!     client: PublicClient::new(PublicClientOptions::new("MyCredential"))?,
+//!     step: MyStep,
+//! };
+//! # let _ = Arc::new(credential);
+//! # Ok::<(), entra_core::Error>(())
+//! ```
+
+mod client;
+mod front;
+mod options;
+mod step;
+mod tenant;
+
+pub use client::PublicClient;
+pub use options::PublicClientOptions;
+pub use step::{InteractiveStep, StepContext, StepOutcome};
+pub use tenant::DISABLE_MULTITENANT_ENV;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,208 @@
+//! [`PublicClientOptions`]: the options every public-client credential of Azure Identity
+//! shares (authority, tenant, client id, record, tenants, cache, HTTP client), as Python's
+//! `InteractiveCredential` base class takes them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use entra_cache::{CacheBackend, TokenCachePersistenceOptions};
+use entra_core::AuthenticationRecord;
+
+/// Options of a [`PublicClient`](crate::PublicClient). A credential maps its own options onto
+/// these; nothing is checked until [`PublicClient::new`](crate::PublicClient::new).
+///
+/// ```
+/// use entra_public_client::PublicClientOptions;
+///
+/// let options = PublicClientOptions::new("DeviceCodeCredential")
+///     .with_tenant_id("contoso.onmicrosoft.com")
+///     .with_additionally_allowed_tenants(["*"]);
+/// assert_eq!(options.credential_name(), "DeviceCodeCredential");
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct PublicClientOptions {
+    pub(crate) credential_name: &'static str,
+    pub(crate) authority: Option<String>,
+    pub(crate) tenant_id: Option<String>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) authentication_record: Option<AuthenticationRecord>,
+    pub(crate) disable_automatic_authentication: bool,
+    pub(crate) cache_persistence_options: Option<TokenCachePersistenceOptions>,
+    pub(crate) disable_instance_discovery: bool,
+    pub(crate) enable_support_logging: bool,
+    pub(crate) additionally_allowed_tenants: Vec<String>,
+    pub(crate) cache: Option<Arc<dyn CacheBackend>>,
+    pub(crate) cae_cache: Option<Arc<dyn CacheBackend>>,
+    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) allow_insecure_http: bool,
+}
+
+impl fmt::Debug for PublicClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicClientOptions")
+            .field("credential_name", &self.credential_name)
+            .field("authority", &self.authority)
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field(
+                "authentication_record",
+                &self.authentication_record.is_some(),
+            )
+            .field(
+                "disable_automatic_authentication",
+                &self.disable_automatic_authentication,
+            )
+            .field("cache_persistence_options", &self.cache_persistence_options)
+            .field(
+                "disable_instance_discovery",
+                &self.disable_instance_discovery,
+            )
+            .field("enable_support_logging", &self.enable_support_logging)
+            .field(
+                "additionally_allowed_tenants",
+                &self.additionally_allowed_tenants,
+            )
+            .field("cache", &self.cache.is_some())
+            .field("cae_cache", &self.cae_cache.is_some())
+            .field("http_client", &self.http_client.is_some())
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+impl PublicClientOptions {
+    /// Defaults (public cloud or `AZURE_AUTHORITY_HOST`, tenant `organizations`, the Azure
+    /// development client id, an in-memory cache) for the credential named `credential_name`,
+    /// which every error carries.
+    #[must_use]
+    pub fn new(credential_name: &'static str) -> Self {
+        Self {
+            credential_name,
+            authority: None,
+            tenant_id: None,
+            client_id: None,
+            authentication_record: None,
+            disable_automatic_authentication: false,
+            cache_persistence_options: None,
+            disable_instance_discovery: false,
+            enable_support_logging: false,
+            additionally_allowed_tenants: Vec::new(),
+            cache: None,
+            cae_cache: None,
+            http_client: None,
+            allow_insecure_http: false,
+        }
+    }
+
+    /// The credential's name, as errors and traces show it.
+    #[must_use]
+    pub fn credential_name(&self) -> &'static str {
+        self.credential_name
+    }
+
+    /// The authority host (default: `AZURE_AUTHORITY_HOST`, else the public cloud).
+    #[must_use]
+    pub fn with_authority(mut self, authority: Option<String>) -> Self {
+        self.authority = authority;
+        self
+    }
+
+    /// The tenant (default: the record's, else `organizations`).
+    #[must_use]
+    pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        self.tenant_id = Some(tenant_id.into());
+        self
+    }
+
+    /// The tenant, when one is set.
+    #[must_use]
+    pub fn with_tenant_id_opt(mut self, tenant_id: Option<String>) -> Self {
+        self.tenant_id = tenant_id;
+        self
+    }
+
+    /// The application (client) id (default: the Azure development application).
+    #[must_use]
+    pub fn with_client_id(mut self, client_id: Option<String>) -> Self {
+        self.client_id = client_id;
+        self
+    }
+
+    /// The account to sign in silently as; it also supplies the client id and authority.
+    #[must_use]
+    pub fn with_authentication_record(mut self, record: Option<AuthenticationRecord>) -> Self {
+        self.authentication_record = record;
+        self
+    }
+
+    /// Never run the interactive step from `get_token` (it returns `AuthenticationRequired`).
+    #[must_use]
+    pub fn with_disable_automatic_authentication(mut self, disable: bool) -> Self {
+        self.disable_automatic_authentication = disable;
+        self
+    }
+
+    /// Keep tokens in the persistent cache.
+    #[must_use]
+    pub fn with_cache_persistence_options(
+        mut self,
+        options: Option<TokenCachePersistenceOptions>,
+    ) -> Self {
+        self.cache_persistence_options = options;
+        self
+    }
+
+    /// Skip instance discovery (only for an authority you trust).
+    #[must_use]
+    pub fn with_disable_instance_discovery(mut self, disable: bool) -> Self {
+        self.disable_instance_discovery = disable;
+        self
+    }
+
+    /// Allow personal data in logs.
+    #[must_use]
+    pub fn with_enable_support_logging(mut self, enable: bool) -> Self {
+        self.enable_support_logging = enable;
+        self
+    }
+
+    /// Tenants a request may name besides the configured one (`*`: any).
+    #[must_use]
+    pub fn with_additionally_allowed_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.additionally_allowed_tenants = tenants.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The storage of the non-CAE cache (overrides the persistence options).
+    #[must_use]
+    pub fn with_cache_backend(mut self, backend: Option<Arc<dyn CacheBackend>>) -> Self {
+        self.cache = backend;
+        self
+    }
+
+    /// The storage of the CAE cache.
+    #[must_use]
+    pub fn with_cae_cache_backend(mut self, backend: Option<Arc<dyn CacheBackend>>) -> Self {
+        self.cae_cache = backend;
+        self
+    }
+
+    /// The HTTP client (proxy, extra roots); default: built on first use.
+    #[must_use]
+    pub fn with_http_client(mut self, client: Option<reqwest::Client>) -> Self {
+        self.http_client = client;
+        self
+    }
+
+    /// Allow an `http://` authority (tests against a local mock only).
+    #[must_use]
+    pub fn danger_allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+}

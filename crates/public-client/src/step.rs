@@ -1,0 +1,74 @@
+//! The interactive-step seam: what a credential supplies (open a browser, show a device code,
+//! ...) when the silent path cannot serve a request.
+
+use async_trait::async_trait;
+use entra_core::{Result, Secret};
+use entra_msal_lite::{Endpoints, TokenClient, TokenResponse};
+
+/// What the shared layer hands an [`InteractiveStep`]: everything needed to run one grant
+/// against the authority.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct StepContext<'a> {
+    /// The application (client) id.
+    pub client_id: &'a str,
+    /// The resolved endpoints of the request's authority and tenant.
+    pub endpoints: &'a Endpoints,
+    /// The scopes to ask for (already checked).
+    pub scopes: &'a [&'a str],
+    /// The claims to send: the caller's claims challenge merged with the CAE client
+    /// capabilities when CAE is on; `None` when there are neither.
+    pub claims: Option<&'a str>,
+    /// The token endpoint client, with its retries, timeouts and size cap.
+    pub client: &'a TokenClient,
+    /// Whether personal data may appear in logs (`enable_support_logging`).
+    pub support_logging: bool,
+}
+
+/// What an interactive step produced: the token endpoint's answer to its grant.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct StepOutcome {
+    /// The token response of the grant (authorization code, device code, ...).
+    pub response: TokenResponse,
+    /// The nonce the ID token must carry, when the step sent one (authorization code flow).
+    pub nonce: Option<Secret>,
+    /// The account source MSAL records for the account (`authorization_code`,
+    /// `device_code`, ...).
+    pub account_source: &'static str,
+}
+
+impl StepOutcome {
+    /// A response obtained with `account_source`, with no nonce to check.
+    #[must_use]
+    pub fn new(response: TokenResponse, account_source: &'static str) -> Self {
+        Self {
+            response,
+            nonce: None,
+            account_source,
+        }
+    }
+
+    /// The nonce the ID token must carry.
+    #[must_use]
+    pub fn with_nonce(mut self, nonce: Secret) -> Self {
+        self.nonce = Some(nonce);
+        self
+    }
+}
+
+/// The part of a credential that involves the user. The shared layer calls it at most once
+/// per request key under single-flight, and only when neither the cache nor a refresh token
+/// can serve (or when the caller asked to `authenticate`). The step runs its grant and returns
+/// the token response; checking the ID token, building the account and the
+/// [`AuthenticationRecord`](entra_core::AuthenticationRecord) and writing the cache is the
+/// shared layer's job ([`PublicClient::complete`](crate::PublicClient::complete)).
+#[async_trait]
+pub trait InteractiveStep: Send + Sync {
+    /// Signs the user in for `ctx.scopes` at `ctx.endpoints`.
+    ///
+    /// # Errors
+    /// Whatever stopped the sign-in: the user cancelled, no browser, a timeout, the
+    /// authority refused.
+    async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome>;
+}
