@@ -14,9 +14,7 @@ use entra_core::{
     TokenCredential, TokenRequestOptions,
 };
 use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, ClientInfo, ResponseMode};
-use entra_public_client::{
-    InteractiveStep, PublicClient, PublicClientOptions, StepContext, StepOutcome,
-};
+use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcome};
 
 use crate::browser::{SystemBrowser, redact_url};
 use crate::options::{InteractiveBrowserCredentialOptions, RedirectTarget, parse_redirect_uri};
@@ -191,22 +189,7 @@ impl InteractiveBrowserCredential {
             Some(uri) => parse_redirect_uri(uri)?,
             None => RedirectTarget::default_scan(),
         };
-        let client = PublicClient::new(
-            PublicClientOptions::new(CREDENTIAL_NAME)
-                .with_authority(options.authority)
-                .with_tenant_id_opt(options.tenant_id)
-                .with_client_id(options.client_id)
-                .with_authentication_record(options.authentication_record)
-                .with_disable_automatic_authentication(options.disable_automatic_authentication)
-                .with_cache_persistence_options(options.cache_persistence_options)
-                .with_disable_instance_discovery(options.disable_instance_discovery)
-                .with_enable_support_logging(options.enable_support_logging)
-                .with_additionally_allowed_tenants(options.additionally_allowed_tenants)
-                .with_cache_backend(options.cache)
-                .with_cae_cache_backend(options.cae_cache)
-                .with_http_client(options.http_client)
-                .danger_allow_insecure_http(options.allow_insecure_http),
-        )?;
+        let client = PublicClient::new(options.common)?;
         Ok(Self {
             client,
             step: BrowserStep {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use entra_cache::{CacheBackend, TokenCachePersistenceOptions};
 use entra_core::{AuthenticationRecord, BrowserOpener, Error, Result};
 use entra_msal_lite::ResponseMode;
+use entra_public_client::PublicClientOptions;
 use url::Url;
 
 /// The default wait for the user: 300 seconds, as Python.
@@ -35,47 +36,25 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct InteractiveBrowserCredentialOptions {
-    pub(crate) authority: Option<String>,
-    pub(crate) tenant_id: Option<String>,
-    pub(crate) client_id: Option<String>,
+    /// The options every public-client credential shares (authority, tenant, client id,
+    /// record, cache, tenants, HTTP client).
+    pub(crate) common: PublicClientOptions,
     pub(crate) login_hint: Option<String>,
     pub(crate) redirect_uri: Option<String>,
-    pub(crate) authentication_record: Option<AuthenticationRecord>,
-    pub(crate) disable_automatic_authentication: bool,
-    pub(crate) cache_persistence_options: Option<TokenCachePersistenceOptions>,
     pub(crate) timeout: Duration,
-    pub(crate) disable_instance_discovery: bool,
-    pub(crate) enable_support_logging: bool,
-    pub(crate) additionally_allowed_tenants: Vec<String>,
     pub(crate) response_mode: ResponseMode,
     pub(crate) browser: Option<Arc<dyn BrowserOpener>>,
-    pub(crate) cache: Option<Arc<dyn CacheBackend>>,
-    pub(crate) cae_cache: Option<Arc<dyn CacheBackend>>,
-    pub(crate) http_client: Option<reqwest::Client>,
-    pub(crate) allow_insecure_http: bool,
 }
 
 impl Default for InteractiveBrowserCredentialOptions {
     fn default() -> Self {
         Self {
-            authority: None,
-            tenant_id: None,
-            client_id: None,
+            common: PublicClientOptions::new(crate::credential::CREDENTIAL_NAME),
             login_hint: None,
             redirect_uri: None,
-            authentication_record: None,
-            disable_automatic_authentication: false,
-            cache_persistence_options: None,
             timeout: DEFAULT_TIMEOUT,
-            disable_instance_discovery: false,
-            enable_support_logging: false,
-            additionally_allowed_tenants: Vec::new(),
             response_mode: ResponseMode::FormPost,
             browser: None,
-            cache: None,
-            cae_cache: None,
-            http_client: None,
-            allow_insecure_http: false,
         }
     }
 }
@@ -83,42 +62,14 @@ impl Default for InteractiveBrowserCredentialOptions {
 impl fmt::Debug for InteractiveBrowserCredentialOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InteractiveBrowserCredentialOptions")
-            .field("authority", &self.authority)
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
+            .field("common", &self.common)
             .field("login_hint", &self.login_hint.as_ref().map(|_| "<set>"))
             .field("redirect_uri", &self.redirect_uri)
-            .field(
-                "authentication_record",
-                &self.authentication_record.is_some(),
-            )
-            .field(
-                "disable_automatic_authentication",
-                &self.disable_automatic_authentication,
-            )
-            .field("cache_persistence_options", &self.cache_persistence_options)
             .field("timeout", &self.timeout)
-            .field(
-                "disable_instance_discovery",
-                &self.disable_instance_discovery,
-            )
-            .field("enable_support_logging", &self.enable_support_logging)
-            .field(
-                "additionally_allowed_tenants",
-                &self.additionally_allowed_tenants,
-            )
             .field("response_mode", &self.response_mode)
             .field("browser", &self.browser)
-            .field("cache", &self.cache.is_some())
-            .field("http_client", &self.http_client.is_some())
-            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish_non_exhaustive()
     }
-}
-
-fn non_empty(value: impl Into<String>) -> Option<String> {
-    let value = value.into();
-    (!value.trim().is_empty()).then_some(value)
 }
 
 impl InteractiveBrowserCredentialOptions {
@@ -127,7 +78,7 @@ impl InteractiveBrowserCredentialOptions {
     /// `AZURE_AUTHORITY_HOST`, else the Azure public cloud. Must be https.
     #[must_use]
     pub fn with_authority(mut self, authority: impl Into<String>) -> Self {
-        self.authority = non_empty(authority);
+        self.common = self.common.with_authority(authority);
         self
     }
 
@@ -135,7 +86,7 @@ impl InteractiveBrowserCredentialOptions {
     /// Overrides the tenant of an [`authentication_record`](Self::with_authentication_record).
     #[must_use]
     pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
-        self.tenant_id = non_empty(tenant_id);
+        self.common = self.common.with_tenant_id(tenant_id);
         self
     }
 
@@ -144,14 +95,15 @@ impl InteractiveBrowserCredentialOptions {
     /// own for production. Ignored when an authentication record is given (the record's is used).
     #[must_use]
     pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.client_id = non_empty(client_id);
+        self.common = self.common.with_client_id(client_id);
         self
     }
 
     /// A username to pre-fill on the sign-in page (the user may still pick another account).
+    /// Blank means none.
     #[must_use]
     pub fn with_login_hint(mut self, login_hint: impl Into<String>) -> Self {
-        self.login_hint = non_empty(login_hint);
+        self.login_hint = Some(login_hint.into()).filter(|v| !v.trim().is_empty());
         self
     }
 
@@ -162,7 +114,7 @@ impl InteractiveBrowserCredentialOptions {
     /// breaks registrations with a path). Default: the first free port of 8400-8999.
     #[must_use]
     pub fn with_redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
-        self.redirect_uri = non_empty(redirect_uri);
+        self.redirect_uri = Some(redirect_uri.into()).filter(|v| !v.trim().is_empty());
         self
     }
 
@@ -172,7 +124,7 @@ impl InteractiveBrowserCredentialOptions {
     /// [`with_tenant_id`](Self::with_tenant_id) is given.
     #[must_use]
     pub fn with_authentication_record(mut self, record: AuthenticationRecord) -> Self {
-        self.authentication_record = Some(record);
+        self.common = self.common.with_authentication_record(record);
         self
     }
 
@@ -182,7 +134,7 @@ impl InteractiveBrowserCredentialOptions {
     /// still prompts. Default false.
     #[must_use]
     pub fn with_disable_automatic_authentication(mut self, disable: bool) -> Self {
-        self.disable_automatic_authentication = disable;
+        self.common = self.common.with_disable_automatic_authentication(disable);
         self
     }
 
@@ -190,7 +142,7 @@ impl InteractiveBrowserCredentialOptions {
     /// applications). Without it, tokens live in memory for this credential only.
     #[must_use]
     pub fn with_cache_persistence_options(mut self, options: TokenCachePersistenceOptions) -> Self {
-        self.cache_persistence_options = Some(options);
+        self.common = self.common.with_cache_persistence_options(options);
         self
     }
 
@@ -207,7 +159,7 @@ impl InteractiveBrowserCredentialOptions {
     /// for an authority you trust. Default false.
     #[must_use]
     pub fn with_disable_instance_discovery(mut self, disable: bool) -> Self {
-        self.disable_instance_discovery = disable;
+        self.common = self.common.with_disable_instance_discovery(disable);
         self
     }
 
@@ -231,7 +183,7 @@ impl InteractiveBrowserCredentialOptions {
     /// searches (as MSAL logs authorities).
     #[must_use]
     pub fn with_enable_support_logging(mut self, enable: bool) -> Self {
-        self.enable_support_logging = enable;
+        self.common = self.common.with_enable_support_logging(enable);
         self
     }
 
@@ -243,7 +195,7 @@ impl InteractiveBrowserCredentialOptions {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.additionally_allowed_tenants = tenants.into_iter().map(Into::into).collect();
+        self.common = self.common.with_additionally_allowed_tenants(tenants);
         self
     }
 
@@ -270,14 +222,14 @@ impl InteractiveBrowserCredentialOptions {
     /// [`with_cae_cache_backend`](Self::with_cae_cache_backend) is also given.
     #[must_use]
     pub fn with_cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
-        self.cache = Some(backend);
+        self.common = self.common.with_cache_backend(backend);
         self
     }
 
     /// Where the CAE token cache lives (requests with `enable_cae`), kept apart from the other.
     #[must_use]
     pub fn with_cae_cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
-        self.cae_cache = Some(backend);
+        self.common = self.common.with_cae_cache_backend(backend);
         self
     }
 
@@ -286,7 +238,7 @@ impl InteractiveBrowserCredentialOptions {
     /// root certificates.
     #[must_use]
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.common = self.common.with_http_client(client);
         self
     }
 
@@ -294,7 +246,7 @@ impl InteractiveBrowserCredentialOptions {
     /// clear text. Meant only for mock identity providers on `127.0.0.1` in tests.
     #[must_use]
     pub fn danger_allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+        self.common = self.common.danger_allow_insecure_http(allow);
         self
     }
 
@@ -450,7 +402,9 @@ mod tests {
             .with_redirect_uri("")
             .with_tenant_id(" ")
             .with_login_hint("");
-        assert!(o.redirect_uri.is_none() && o.tenant_id.is_none() && o.login_hint.is_none());
+        assert!(
+            o.redirect_uri.is_none() && o.common.tenant_id().is_none() && o.login_hint.is_none()
+        );
         assert_eq!(o.timeout(), DEFAULT_TIMEOUT);
     }
 

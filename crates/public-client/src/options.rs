@@ -101,38 +101,39 @@ impl PublicClientOptions {
         self.credential_name
     }
 
-    /// The authority host (default: `AZURE_AUTHORITY_HOST`, else the public cloud).
+    /// The configured tenant, if any.
     #[must_use]
-    pub fn with_authority(mut self, authority: Option<String>) -> Self {
-        self.authority = authority;
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.tenant_id.as_deref()
+    }
+
+    /// The authority host (default: `AZURE_AUTHORITY_HOST`, else the public cloud); empty
+    /// means the default.
+    #[must_use]
+    pub fn with_authority(mut self, authority: impl Into<String>) -> Self {
+        self.authority = non_empty(authority);
         self
     }
 
-    /// The tenant (default: the record's, else `organizations`).
+    /// The tenant (default: the record's, else `organizations`); empty means the default.
     #[must_use]
     pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
-        self.tenant_id = Some(tenant_id.into());
+        self.tenant_id = non_empty(tenant_id);
         self
     }
 
-    /// The tenant, when one is set.
+    /// The application (client) id (default: the Azure development application); empty
+    /// means the default.
     #[must_use]
-    pub fn with_tenant_id_opt(mut self, tenant_id: Option<String>) -> Self {
-        self.tenant_id = tenant_id;
-        self
-    }
-
-    /// The application (client) id (default: the Azure development application).
-    #[must_use]
-    pub fn with_client_id(mut self, client_id: Option<String>) -> Self {
-        self.client_id = client_id;
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = non_empty(client_id);
         self
     }
 
     /// The account to sign in silently as; it also supplies the client id and authority.
     #[must_use]
-    pub fn with_authentication_record(mut self, record: Option<AuthenticationRecord>) -> Self {
-        self.authentication_record = record;
+    pub fn with_authentication_record(mut self, record: AuthenticationRecord) -> Self {
+        self.authentication_record = Some(record);
         self
     }
 
@@ -145,11 +146,8 @@ impl PublicClientOptions {
 
     /// Keep tokens in the persistent cache.
     #[must_use]
-    pub fn with_cache_persistence_options(
-        mut self,
-        options: Option<TokenCachePersistenceOptions>,
-    ) -> Self {
-        self.cache_persistence_options = options;
+    pub fn with_cache_persistence_options(mut self, options: TokenCachePersistenceOptions) -> Self {
+        self.cache_persistence_options = Some(options);
         self
     }
 
@@ -180,22 +178,22 @@ impl PublicClientOptions {
 
     /// The storage of the non-CAE cache (overrides the persistence options).
     #[must_use]
-    pub fn with_cache_backend(mut self, backend: Option<Arc<dyn CacheBackend>>) -> Self {
-        self.cache = backend;
+    pub fn with_cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
+        self.cache = Some(backend);
         self
     }
 
     /// The storage of the CAE cache.
     #[must_use]
-    pub fn with_cae_cache_backend(mut self, backend: Option<Arc<dyn CacheBackend>>) -> Self {
-        self.cae_cache = backend;
+    pub fn with_cae_cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
+        self.cae_cache = Some(backend);
         self
     }
 
     /// The HTTP client (proxy, extra roots); default: built on first use.
     #[must_use]
-    pub fn with_http_client(mut self, client: Option<reqwest::Client>) -> Self {
-        self.http_client = client;
+    pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
         self
     }
 
@@ -205,4 +203,10 @@ impl PublicClientOptions {
         self.allow_insecure_http = allow;
         self
     }
+}
+
+/// `None` for an empty or blank value.
+fn non_empty(value: impl Into<String>) -> Option<String> {
+    let value = value.into();
+    (!value.trim().is_empty()).then_some(value)
 }
