@@ -829,8 +829,11 @@ fn open_lock_file(path: &Path) -> Result<Option<(File, bool)>, CacheError> {
         if meta.uid() != me && meta.uid() != 0 {
             return Err(insecure("the lock file belongs to another user"));
         }
-        if meta.nlink() != 1 {
-            return Err(insecure("the lock file has another name (a hard link)"));
+        match meta.nlink() {
+            // Deleted by its holder after this open: try again.
+            0 => return Ok(None),
+            1 => {}
+            _ => return Err(insecure("the lock file has another name (a hard link)")),
         }
     }
     Ok(Some((file, false)))
