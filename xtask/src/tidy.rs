@@ -164,12 +164,22 @@ mod tests {
                 &["entra-core", "entra-msal-lite", "entra-cache"],
             ),
             (
+                "device-code",
+                &[
+                    "entra-core",
+                    "entra-msal-lite",
+                    "entra-cache",
+                    "entra-public-client",
+                ],
+            ),
+            (
                 "browser-flow",
                 &[
                     "entra-core",
                     "entra-msal-lite",
                     "entra-cache",
                     "entra-public-client",
+                    "entra-device-code",
                 ],
             ),
         ];

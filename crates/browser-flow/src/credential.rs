@@ -10,9 +10,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use entra_cache::CacheError;
 use entra_core::{
-    AccessToken, AccessTokenInfo, AuthenticationRecord, BrowserOpener, Error, ErrorKind, Result,
-    TokenCredential, TokenRequestOptions,
+    AccessToken, AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error,
+    ErrorKind, Result, TokenCredential, TokenRequestOptions,
 };
+use entra_device_code::DeviceCodeStep;
 use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, ClientInfo, ResponseMode};
 use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcome};
 
@@ -31,6 +32,8 @@ struct BrowserStep {
     response_mode: ResponseMode,
     timeout: Duration,
     browser: Arc<dyn BrowserOpener>,
+    /// The device code step to fall back to when no browser opens (opt-in).
+    fallback: Option<DeviceCodeStep>,
 }
 
 /// Opens a browser to sign a user in interactively, with the authorization code flow and PKCE,
@@ -198,6 +201,9 @@ impl InteractiveBrowserCredential {
                 response_mode: options.response_mode,
                 timeout: options.timeout,
                 browser: options.browser.unwrap_or_else(|| Arc::new(SystemBrowser)),
+                fallback: options
+                    .device_code_fallback
+                    .map(|prompt| DeviceCodeStep::new(None, prompt, None)),
             },
         })
     }
@@ -242,11 +248,13 @@ impl InteractiveBrowserCredential {
     }
 }
 
-#[async_trait]
-impl InteractiveStep for BrowserStep {
+impl BrowserStep {
     /// Binds the loopback server, opens the browser, waits for the redirect and redeems the
-    /// code.
-    async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+    /// code. `Ok(Err(_))`: no browser could be opened (the loopback server is closed again).
+    async fn with_browser(
+        &self,
+        ctx: &StepContext<'_>,
+    ) -> Result<std::result::Result<StepOutcome, BrowserOpenError>> {
         // Bind first: the browser must never be redirected to a port nobody listens on.
         let mut server = LoopbackServer::bind(&self.redirect).await?;
         let port = server.port();
@@ -283,16 +291,8 @@ impl InteractiveStep for BrowserStep {
             opened = self.browser.open(url) => match opened {
                 Ok(()) => wait.await,
                 Err(e) => {
-                    // Nothing of the attempt is printed: its URL carries `state`, `nonce`
-                    // and the user's name, and it is dead once this returns.
-                    eprintln!(
-                        "{CREDENTIAL_NAME}: failed to open a browser. To sign in on a machine \
-                         where no browser can be opened automatically, configure the credential \
-                         with entra_browser_flow::PrintUrlOpener and open the address it prints \
-                         in a browser on this machine."
-                    );
                     tracing::warn!(url = %redact_url(sign_in_url), error = %e, "failed to open a browser");
-                    return Err(Error::credential_unavailable("Failed to open a browser").with_source(e));
+                    return Ok(Err(e));
                 }
             },
         }?;
@@ -303,7 +303,38 @@ impl InteractiveStep for BrowserStep {
             .and_then(|raw| ClientInfo::decode(raw).ok());
         let grant = flow.redemption(redirect.code, client_info);
         let response = ctx.client.redeem_code(ctx.endpoints, &grant).await?;
-        Ok(StepOutcome::new(response, "authorization_code").with_nonce(flow.nonce().clone()))
+        Ok(Ok(
+            StepOutcome::new(response, "authorization_code").with_nonce(flow.nonce().clone())
+        ))
+    }
+}
+
+#[async_trait]
+impl InteractiveStep for BrowserStep {
+    /// The browser sign-in; when no browser opens, the device code fallback (opt-in) or
+    /// `CredentialUnavailable`.
+    async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+        let e = match self.with_browser(ctx).await? {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) => e,
+        };
+        if let Some(fallback) = &self.fallback {
+            eprintln!(
+                "{CREDENTIAL_NAME}: no browser could be opened; signing in with a device code \
+                 instead."
+            );
+            tracing::info!("no browser could be opened: falling back to the device code flow");
+            return fallback.sign_in(ctx).await;
+        }
+        // Nothing of the attempt is printed: its URL carries `state`, `nonce` and the
+        // user's name, and it is dead once this returns.
+        eprintln!(
+            "{CREDENTIAL_NAME}: failed to open a browser. To sign in on a machine where no \
+             browser can be opened automatically, configure the credential with \
+             entra_browser_flow::PrintUrlOpener and open the address it prints in a browser on \
+             this machine, or turn on the device code fallback."
+        );
+        Err(Error::credential_unavailable("Failed to open a browser").with_source(e))
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use entra_cache::{CacheBackend, TokenCachePersistenceOptions};
 use entra_core::{AuthenticationRecord, BrowserOpener, Error, Result};
+use entra_device_code::{DeviceCodeInfo, PromptCallback};
 use entra_msal_lite::ResponseMode;
 use entra_public_client::PublicClientOptions;
 use url::Url;
@@ -44,6 +45,8 @@ pub struct InteractiveBrowserCredentialOptions {
     pub(crate) timeout: Duration,
     pub(crate) response_mode: ResponseMode,
     pub(crate) browser: Option<Arc<dyn BrowserOpener>>,
+    /// Sign in with a device code when no browser can be opened (`None`: off).
+    pub(crate) device_code_fallback: Option<Option<PromptCallback>>,
 }
 
 impl Default for InteractiveBrowserCredentialOptions {
@@ -55,6 +58,7 @@ impl Default for InteractiveBrowserCredentialOptions {
             timeout: DEFAULT_TIMEOUT,
             response_mode: ResponseMode::FormPost,
             browser: None,
+            device_code_fallback: None,
         }
     }
 }
@@ -68,6 +72,7 @@ impl fmt::Debug for InteractiveBrowserCredentialOptions {
             .field("timeout", &self.timeout)
             .field("response_mode", &self.response_mode)
             .field("browser", &self.browser)
+            .field("device_code_fallback", &self.device_code_fallback.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -213,6 +218,27 @@ impl InteractiveBrowserCredentialOptions {
     #[must_use]
     pub fn with_browser(mut self, browser: Arc<dyn BrowserOpener>) -> Self {
         self.browser = Some(browser);
+        self
+    }
+
+    /// When no browser can be opened (an SSH session, a container), sign in with the device
+    /// code flow instead: the user enters a code at `https://microsoft.com/devicelogin` on any
+    /// device. Off by default, so a chain of credentials still sees
+    /// [`CredentialUnavailable`](entra_core::ErrorKind::CredentialUnavailable), as in Python.
+    /// The code is shown with Entra ID's message on stderr.
+    #[must_use]
+    pub fn with_device_code_fallback(mut self, enable: bool) -> Self {
+        self.device_code_fallback = enable.then_some(None);
+        self
+    }
+
+    /// Turns the device code fallback on, showing the code with `callback` instead of stderr.
+    #[must_use]
+    pub fn with_device_code_fallback_prompt(
+        mut self,
+        callback: impl Fn(&DeviceCodeInfo) + Send + Sync + 'static,
+    ) -> Self {
+        self.device_code_fallback = Some(Some(Arc::new(callback)));
         self
     }
 

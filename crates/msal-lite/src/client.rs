@@ -10,6 +10,7 @@ use tracing::Instrument as _;
 use url::Url;
 use uuid::Uuid;
 
+use crate::device_code::{DeviceCode, parse_device_code};
 use crate::endpoints::Endpoints;
 use crate::error::{MsalError, Result};
 use crate::request::{AuthCodeGrant, RefreshGrant, TokenRequest, standard_headers};
@@ -248,6 +249,32 @@ impl TokenClient {
     ) -> Result<TokenResponse> {
         self.execute(&grant.to_request(&endpoints.token_endpoint)?)
             .await
+    }
+
+    /// Asks for a device code (RFC 8628 §3.1), retrying per the policy; build the request
+    /// with [`device_code_request`](crate::device_code_request).
+    ///
+    /// # Errors
+    /// As [`execute`](Self::execute); [`MsalError::Service`] when Entra ID refuses (e.g.
+    /// `invalid_scope`, or a tenant that blocks the flow).
+    pub async fn request_device_code(&self, request: &TokenRequest) -> Result<DeviceCode> {
+        let body = request.encoded_body();
+        let reply = self
+            .send("the device code request", request.url(), || {
+                let mut builder = self.http.post(request.url().clone());
+                for (name, value) in request.headers() {
+                    builder = builder.header(*name, value);
+                }
+                builder.body(body.secret().to_owned())
+            })
+            .await?;
+        tracing::debug!(
+            endpoint = %request.url(),
+            status = reply.status,
+            retries = reply.retries,
+            "device code response received"
+        );
+        parse_device_code(reply.status, &reply.body, reply.sent_at)
     }
 
     /// Sends a token request (retrying per the policy) and parses the response.

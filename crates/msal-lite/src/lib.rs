@@ -61,6 +61,7 @@ mod authority;
 mod claims;
 mod client;
 mod cloud;
+mod device_code;
 mod endpoints;
 mod error;
 mod id_token;
@@ -79,6 +80,10 @@ pub use client::{RetryPolicy, TokenClient, TokenClientOptions};
 pub use cloud::{
     CloudMetadata, KNOWN_CLOUDS, aliases, default_arm_scope, is_known_host, known_cloud,
     preferred_cache_host,
+};
+pub use device_code::{
+    DEFAULT_POLL_INTERVAL, DEVICE_CODE_GRANT_TYPE, DeviceCode, DeviceCodeGrant,
+    device_code_endpoint, device_code_request, parse_device_code,
 };
 pub use endpoints::{
     AliasGroup, EndpointSource, Endpoints, INSTANCE_DISCOVERY_ENDPOINT, InstanceDiscovery,

@@ -455,6 +455,64 @@ pub struct TokenRequest {
 }
 
 impl TokenRequest {
+    /// An empty form POST to `url` with the standard headers and a new correlation id: the
+    /// start of any request to the authority's backchannel (a grant this crate has no type
+    /// for, or extra parameters on one it has). Add fields with
+    /// [`with_param`](Self::with_param) and [`with_secret_param`](Self::with_secret_param).
+    ///
+    /// ```
+    /// use entra_core::Secret;
+    /// use entra_msal_lite::TokenRequest;
+    ///
+    /// let url = url::Url::parse("https://login.microsoftonline.com/common/oauth2/v2.0/token")?;
+    /// let request = TokenRequest::form(&url)
+    ///     .with_param("grant_type", "urn:example:grant")
+    ///     .with_secret_param("assertion", Secret::new("never-shown"));
+    /// assert_eq!(request.grant_type(), "urn:example:grant");
+    /// assert!(!format!("{request:?}").contains("never-shown"));
+    /// # Ok::<(), url::ParseError>(())
+    /// ```
+    #[must_use]
+    pub fn form(url: &Url) -> Self {
+        token_request(url, Vec::new(), None)
+    }
+
+    /// Adds (or replaces) a plain form field.
+    #[must_use]
+    pub fn with_param(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.set(name, FormValue::Plain(value.into()));
+        self
+    }
+
+    /// Adds (or replaces) a secret form field: never shown by `Debug`.
+    #[must_use]
+    pub fn with_secret_param(mut self, name: &'static str, value: Secret) -> Self {
+        self.set(name, FormValue::Secret(value));
+        self
+    }
+
+    /// Adds (or replaces) a header.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        match self
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, v)) => *v = value,
+            None => self.headers.push((name, value)),
+        }
+        self
+    }
+
+    fn set(&mut self, name: &'static str, value: FormValue) {
+        match self.form.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, v)) => *v = value,
+            None => self.form.push((name, value)),
+        }
+    }
+
     /// The token endpoint.
     #[must_use]
     pub fn url(&self) -> &Url {

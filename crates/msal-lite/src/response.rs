@@ -300,7 +300,7 @@ pub fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
 }
 
 /// A non-empty string field.
-fn string_field(map: &Map<String, Value>, key: &str) -> Option<String> {
+pub(crate) fn string_field(map: &Map<String, Value>, key: &str) -> Option<String> {
     match map.get(key) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
@@ -309,7 +309,10 @@ fn string_field(map: &Map<String, Value>, key: &str) -> Option<String> {
 
 /// A seconds field sent as a number or a numeric string: `None` when absent, `Err` when
 /// present but unusable.
-fn seconds_field(map: &Map<String, Value>, key: &str) -> Option<std::result::Result<u64, ()>> {
+pub(crate) fn seconds_field(
+    map: &Map<String, Value>,
+    key: &str,
+) -> Option<std::result::Result<u64, ()>> {
     match map.get(key)? {
         Value::Null => None,
         Value::Number(n) => Some(n.as_u64().ok_or(())),

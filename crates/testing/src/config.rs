@@ -171,6 +171,8 @@ pub(crate) struct Settings {
     pub(crate) authorize_refusal: Option<AuthorizeRefusal>,
     pub(crate) rotate_refresh_tokens: bool,
     pub(crate) id_token_issuer_base: Option<String>,
+    pub(crate) device_code_lifetime: Duration,
+    pub(crate) device_code_interval: Duration,
 }
 
 impl Default for Settings {
@@ -190,6 +192,8 @@ impl Default for Settings {
             authorize_refusal: None,
             rotate_refresh_tokens: true,
             id_token_issuer_base: None,
+            device_code_lifetime: Duration::from_secs(900),
+            device_code_interval: Duration::from_secs(5),
         }
     }
 }
@@ -346,6 +350,18 @@ impl MockEntraBuilder {
     /// misconfigured identity provider, for testing issuer checks.
     pub fn id_token_issuer_base(mut self, base: impl Into<String>) -> Self {
         self.settings.id_token_issuer_base = Some(base.into());
+        self
+    }
+
+    /// How long device codes live (`expires_in`; default 900 seconds, as Entra).
+    pub fn device_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.settings.device_code_lifetime = lifetime;
+        self
+    }
+
+    /// The polling `interval` device codes name (default 5 seconds, as Entra).
+    pub fn device_code_interval(mut self, interval: Duration) -> Self {
+        self.settings.device_code_interval = interval;
         self
     }
 

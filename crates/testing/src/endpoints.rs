@@ -11,7 +11,8 @@ use hyper::{Request, Response};
 use sha2::{Digest, Sha256};
 
 use crate::config::AuthorizeRefusal;
-use crate::entra_error::{Body, EntraError, json, response};
+pub(crate) use crate::entra_error::{Body, json};
+use crate::entra_error::{EntraError, response};
 use crate::fault::{Endpoint, Fault};
 use crate::log::RecordedRequest;
 use crate::server::{CodeGrant, PendingSignIn, Shared, State};
@@ -50,6 +51,7 @@ enum Route {
     Authorize(String),
     SignIn(String),
     Token(String),
+    DeviceCode(String),
     Keys(String),
     NotFound,
 }
@@ -62,6 +64,7 @@ impl Route {
             Self::Authorize(_) => Endpoint::Authorize,
             Self::SignIn(_) => Endpoint::SignIn,
             Self::Token(_) => Endpoint::Token,
+            Self::DeviceCode(_) => Endpoint::DeviceCode,
             Self::Keys(_) => Endpoint::Keys,
             Self::NotFound => Endpoint::Other,
         }
@@ -88,6 +91,7 @@ impl Route {
             }
             [tenant, "oauth2", "v2.0", "authorize"] => Self::Authorize(t(tenant)),
             [tenant, "oauth2", "v2.0", "token"] => Self::Token(t(tenant)),
+            [tenant, "oauth2", "v2.0", "devicecode"] => Self::DeviceCode(t(tenant)),
             [tenant, "discovery", "v2.0", "keys"] => Self::Keys(t(tenant)),
             [tenant, "login"] => Self::SignIn(t(tenant)),
             _ => Self::NotFound,
@@ -97,7 +101,7 @@ impl Route {
 
 /// The tenant of a request path.
 #[derive(Clone, Debug)]
-enum Tenant {
+pub(crate) enum Tenant {
     Common,
     Organizations,
     Consumers,
@@ -107,7 +111,7 @@ enum Tenant {
 
 impl Tenant {
     /// The segment used in the endpoints the mock advertises (a domain becomes its GUID).
-    fn segment(&self) -> &str {
+    pub(crate) fn segment(&self) -> &str {
         match self {
             Self::Common => "common",
             Self::Organizations => "organizations",
@@ -118,7 +122,7 @@ impl Tenant {
     }
 
     /// The tenant id tokens get for `user`.
-    fn tid_for(&self, user: &TestUser) -> String {
+    pub(crate) fn tid_for(&self, user: &TestUser) -> String {
         match self {
             Self::Common | Self::Organizations => user.home_tenant_id().to_owned(),
             Self::Consumers => MSA_TENANT_ID.to_owned(),
@@ -132,7 +136,7 @@ impl Tenant {
     }
 }
 
-fn resolve_tenant(st: &State, segment: &str) -> Result<Tenant, EntraError> {
+pub(crate) fn resolve_tenant(st: &State, segment: &str) -> Result<Tenant, EntraError> {
     match segment {
         "common" => return Ok(Tenant::Common),
         "organizations" => return Ok(Tenant::Organizations),
@@ -166,10 +170,10 @@ fn resolve_tenant(st: &State, segment: &str) -> Result<Tenant, EntraError> {
 }
 
 /// One parsed request.
-struct Ctx {
-    method: String,
+pub(crate) struct Ctx {
+    pub(crate) method: String,
     host: String,
-    base: String,
+    pub(crate) base: String,
     path: String,
     query: Vec<(String, String)>,
     form: Vec<(String, String)>,
@@ -181,7 +185,7 @@ impl Ctx {
         pair(&self.query, name)
     }
 
-    fn f(&self, name: &str) -> Option<&str> {
+    pub(crate) fn f(&self, name: &str) -> Option<&str> {
         pair(&self.form, name)
     }
 
@@ -193,7 +197,7 @@ impl Ctx {
         self.header("client-request-id").filter(|c| is_guid(c))
     }
 
-    fn error(&self, e: &EntraError) -> Response<Body> {
+    pub(crate) fn error(&self, e: &EntraError) -> Response<Body> {
         e.to_response(&self.base, self.correlation())
     }
 }
@@ -344,6 +348,12 @@ fn fault_response(ctx: &Ctx, fault: &Fault) -> Response<Body> {
             body,
         } => response(*status, content_type, body.clone(), &[]),
         // Handled by the caller.
+        Fault::SlowDown => ctx.error(&EntraError::new(
+            400,
+            "slow_down",
+            70_016,
+            "OAuth 2.0 device flow error. Polling too often: slow down.",
+        )),
         Fault::Delay(_) | Fault::CloseConnection => response(500, "text/plain", "", &[]),
     }
 }
@@ -355,12 +365,13 @@ fn dispatch(shared: &Shared, ctx: &Ctx, route: &Route) -> Response<Body> {
         Route::Authorize(t) => authorize(shared, ctx, t),
         Route::SignIn(t) => sign_in(shared, ctx, t),
         Route::Token(t) => token(shared, ctx, t),
+        Route::DeviceCode(t) => crate::device_code::device_code(shared, ctx, t),
         Route::Keys(t) => keys(shared, ctx, t),
         Route::NotFound => response(404, "text/plain; charset=utf-8", "Not Found", &[]),
     }
 }
 
-fn method_not_allowed(ctx: &Ctx, allowed: &str) -> Response<Body> {
+pub(crate) fn method_not_allowed(ctx: &Ctx, allowed: &str) -> Response<Body> {
     ctx.error(&EntraError::new(
         400,
         "invalid_request",
@@ -619,14 +630,14 @@ pub(crate) fn is_loopback_redirect(uri: &str) -> bool {
         && url.password().is_none()
 }
 
-fn client_allowed(st: &State, client_id: &str) -> bool {
+pub(crate) fn client_allowed(st: &State, client_id: &str) -> bool {
     match &st.settings.allowed_client_ids {
         Some(ids) => ids.iter().any(|i| i.eq_ignore_ascii_case(client_id)),
         None => is_guid(client_id),
     }
 }
 
-fn unknown_client(client_id: &str, tenant: &str) -> EntraError {
+pub(crate) fn unknown_client(client_id: &str, tenant: &str) -> EntraError {
     EntraError::new(
         400,
         "unauthorized_client",
@@ -1225,6 +1236,15 @@ fn token_inner(
             };
             issue(shared, st, &req)
         }
+        crate::device_code::DEVICE_CODE_GRANT => crate::device_code::poll(
+            shared,
+            st,
+            ctx,
+            &tenant,
+            &client_id,
+            client_info,
+            &capabilities,
+        ),
         other => Err(EntraError::new(
             400,
             "unsupported_grant_type",
@@ -1234,7 +1254,7 @@ fn token_inner(
     }
 }
 
-fn issue(
+pub(crate) fn issue(
     shared: &Shared,
     st: &mut State,
     req: &IssueRequest<'_>,
@@ -1268,6 +1288,10 @@ mod tests {
         assert_eq!(
             Route::parse("/adfs/oauth2/token/"),
             Route::Token("adfs".into())
+        );
+        assert_eq!(
+            Route::parse("/organizations/oauth2/v2.0/devicecode"),
+            Route::DeviceCode("organizations".into())
         );
         assert_eq!(Route::parse("/favicon.ico"), Route::NotFound);
     }

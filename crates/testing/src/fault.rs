@@ -16,6 +16,8 @@ pub enum Endpoint {
     SignIn,
     /// `POST /{tenant}/oauth2/v2.0/token` (and the ADFS form).
     Token,
+    /// `POST /{tenant}/oauth2/v2.0/devicecode`: the device authorization request.
+    DeviceCode,
     /// `GET /{tenant}/discovery/v2.0/keys` (and the ADFS form): the JWKS.
     Keys,
     /// Anything else (answered 404).
@@ -24,12 +26,13 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every endpoint, in a stable order.
-    pub const ALL: [Endpoint; 7] = [
+    pub const ALL: [Endpoint; 8] = [
         Endpoint::InstanceDiscovery,
         Endpoint::OpenIdConfiguration,
         Endpoint::Authorize,
         Endpoint::SignIn,
         Endpoint::Token,
+        Endpoint::DeviceCode,
         Endpoint::Keys,
         Endpoint::Other,
     ];
@@ -65,6 +68,9 @@ pub enum Fault {
         /// The `suberror` field.
         suberror: String,
     },
+    /// HTTP 400 `slow_down` (a device code poll that came too soon; the client must add 5
+    /// seconds to its interval).
+    SlowDown,
     /// Closes the connection without answering.
     CloseConnection,
     /// Any answer: status, `Content-Type` and body.

@@ -96,6 +96,7 @@
 
 mod browser;
 mod config;
+mod device_code;
 mod endpoints;
 mod entra_error;
 mod error;

@@ -76,6 +76,7 @@ pub(crate) struct State {
     pub(crate) pending_sign_ins: HashMap<String, PendingSignIn>,
     pub(crate) last_client_capabilities: Option<Vec<String>>,
     pub(crate) last_claims: Option<String>,
+    pub(crate) device_codes: HashMap<String, crate::device_code::DeviceGrant>,
 }
 
 impl State {
@@ -224,6 +225,7 @@ impl MockEntra {
             pending_sign_ins: HashMap::new(),
             last_client_capabilities: None,
             last_claims: None,
+            device_codes: HashMap::new(),
         };
         let shared = Arc::new(Shared {
             port: addr.port(),
@@ -390,6 +392,60 @@ impl MockEntra {
             .rev()
             .find(|r| r.endpoint == endpoint)
             .cloned()
+    }
+
+    /// The user codes of the device codes handed out and not yet redeemed, oldest first.
+    #[must_use]
+    pub fn pending_user_codes(&self) -> Vec<String> {
+        let st = self.shared.state();
+        let mut grants: Vec<&crate::device_code::DeviceGrant> = st.device_codes.values().collect();
+        grants.sort_by_key(|g| g.issued);
+        grants.iter().map(|g| g.user_code.clone()).collect()
+    }
+
+    /// Approves the device code shown as `user_code`, as the default user signing in at the
+    /// verification page. `false` when no such code is pending.
+    pub fn approve_device_code(&self, user_code: &str) -> bool {
+        let Some(user) = self.shared.state().default_user().cloned() else {
+            return false;
+        };
+        self.approve_device_code_as(user_code, &user)
+    }
+
+    /// Approves the device code shown as `user_code` as `user`.
+    pub fn approve_device_code_as(&self, user_code: &str, user: &TestUser) -> bool {
+        crate::device_code::set_status(
+            &mut self.shared.state(),
+            user_code,
+            crate::device_code::DeviceCodeStatus::Approved(user.clone()),
+        )
+    }
+
+    /// Declines the device code shown as `user_code` (the user pressed "Cancel").
+    pub fn decline_device_code(&self, user_code: &str) -> bool {
+        crate::device_code::set_status(
+            &mut self.shared.state(),
+            user_code,
+            crate::device_code::DeviceCodeStatus::Declined,
+        )
+    }
+
+    /// Lets the device code shown as `user_code` expire now.
+    pub fn expire_device_code(&self, user_code: &str) -> bool {
+        crate::device_code::set_status(
+            &mut self.shared.state(),
+            user_code,
+            crate::device_code::DeviceCodeStatus::Expired,
+        )
+    }
+
+    /// How many device code polls (token requests with the device code grant) arrived.
+    #[must_use]
+    pub fn device_code_polls(&self) -> usize {
+        self.requests_to(Endpoint::Token)
+            .iter()
+            .filter(|r| r.grant_type() == Some(crate::device_code::DEVICE_CODE_GRANT))
+            .count()
     }
 
     /// How many requests reached `endpoint` since start or the last [`clear_log`](Self::clear_log).

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod attacks;
+mod both;
 mod common;
 mod concurrency;
 mod errors;
