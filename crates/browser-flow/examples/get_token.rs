@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use entra_browser_flow::{
-    InteractiveBrowserCredential, InteractiveBrowserCredentialOptions, SystemBrowser,
-    TokenCachePersistenceOptions,
+    InteractiveBrowserCredential, InteractiveBrowserCredentialOptions, PasteFromStdin,
+    PasteRedirect, SystemBrowser, TokenCachePersistenceOptions,
 };
 use entra_core::{
     AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error, ErrorKind,
-    Result, TokenCredential, TokenRequestOptions,
+    Result, Secret, TokenCredential, TokenRequestOptions,
 };
 use entra_testing::{BrowserBehavior, Endpoint, HeadlessBrowser, MockEntra, RecordedRequest};
 
@@ -52,6 +52,12 @@ CREDENTIAL OPTIONS:
     --record PATH                   load the AuthenticationRecord from PATH if it exists;
                                     save it there after signing in
     --no-prompt                     never open a browser: fail with 'authentication required'
+    --device-code                   sign in with a device code (enter it on any device) instead
+                                    of a browser; chosen by itself when no browser can be
+                                    opened here (an SSH session without a display)
+    --paste-redirect                print the sign-in URL; sign in with a browser on any machine
+                                    and paste back the address it ends on (localhost:..., a
+                                    page that does not load)
     --additionally-allowed-tenant T another tenant --request-tenant-id may name (repeatable; * = any)
 
 REQUEST OPTIONS:
@@ -92,6 +98,8 @@ struct Args {
     allow_unencrypted_storage: bool,
     record: Option<PathBuf>,
     no_prompt: bool,
+    device_code: bool,
+    paste_redirect: bool,
     request_tenant_id: Option<String>,
     additionally_allowed_tenants: Vec<String>,
     mock: bool,
@@ -152,6 +160,8 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>> 
             Long("allow-unencrypted-storage") => a.allow_unencrypted_storage = true,
             Long("record") => a.record = Some(PathBuf::from(parser.value().map_err(bad)?)),
             Long("no-prompt") => a.no_prompt = true,
+            Long("device-code") => a.device_code = true,
+            Long("paste-redirect") => a.paste_redirect = true,
             Long("request-tenant-id") => a.request_tenant_id = Some(text(&mut parser)?),
             Long("additionally-allowed-tenant") => {
                 a.additionally_allowed_tenants.push(text(&mut parser)?);
@@ -211,6 +221,71 @@ impl BrowserOpener for Announce {
             eprintln!("Could not open {}: {e}", self.what);
         }
         result
+    }
+}
+
+/// Whether this machine has no way to open a browser: an SSH session or a container on Linux
+/// or the BSDs with no display and no `BROWSER` (as `az login` decides).
+fn no_browser_here() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if cfg!(any(target_os = "macos", target_os = "windows")) {
+        return false;
+    }
+    let remote = set("SSH_CONNECTION")
+        || set("SSH_TTY")
+        || std::path::Path::new("/.dockerenv").exists()
+        || set("container");
+    remote && !set("DISPLAY") && !set("WAYLAND_DISPLAY") && !set("BROWSER")
+}
+
+/// Paste-back against the embedded mock: a "browser elsewhere" signs in at the sign-in URL and
+/// pastes the address it ends on.
+#[derive(Debug)]
+struct MockPaste(reqwest::Client);
+
+#[async_trait]
+impl PasteRedirect for MockPaste {
+    async fn paste(&self, sign_in_url: &str) -> std::result::Result<Secret, BrowserOpenError> {
+        let response = self.0.get(sign_in_url).send().await.map_err(|e| {
+            BrowserOpenError::new("the mock's sign-in page could not be loaded").with_source(e)
+        })?;
+        let ended_on = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| BrowserOpenError::new("the mock did not redirect after sign-in"))?;
+        eprintln!(
+            "The mock's user signed in elsewhere and pasted the address the browser ended on."
+        );
+        Ok(Secret::new(ended_on))
+    }
+}
+
+/// An opener that opens nothing: the credential then uses its device code fallback.
+#[derive(Debug)]
+struct NoBrowser;
+
+#[async_trait]
+impl BrowserOpener for NoBrowser {
+    async fn open(&self, _url: &str) -> std::result::Result<(), BrowserOpenError> {
+        Err(BrowserOpenError::new("the device code flow was chosen"))
+    }
+}
+
+/// Shows the device code on stderr; with the embedded mock, the mock's user enters it at once.
+fn device_code_prompt(
+    mock: Option<Arc<MockEntra>>,
+) -> impl Fn(&entra_device_code::DeviceCodeInfo) + Send + Sync + 'static {
+    move |info| {
+        eprintln!("{}", info.message);
+        if let Some(mock) = &mock {
+            let approved = mock.approve_device_code(&info.user_code);
+            eprintln!(
+                "The mock's user entered the code {} ({})",
+                info.user_code,
+                if approved { "approved" } else { "unknown code" }
+            );
+        }
     }
 }
 
@@ -325,7 +400,7 @@ async fn run(args: &Args, stats: &mut RunStats) -> Result<AccessTokenInfo> {
             mock.base_url(),
             mock.default_user().username()
         );
-        Some(mock)
+        Some(Arc::new(mock))
     } else {
         None
     };
@@ -387,6 +462,26 @@ async fn run(args: &Args, stats: &mut RunStats) -> Result<AccessTokenInfo> {
         })
     };
     options = options.with_browser(browser.clone());
+    if args.paste_redirect {
+        let paste: Arc<dyn PasteRedirect> = match &mock {
+            Some(mock) => Arc::new(MockPaste(mock.resolving_http_client())),
+            None => Arc::new(PasteFromStdin::default()),
+        };
+        options = options.with_paste_redirect(paste);
+    }
+    let device_code =
+        args.device_code || (mock.is_none() && !args.paste_redirect && no_browser_here());
+    if device_code {
+        if !args.device_code {
+            eprintln!(
+                "No browser can be opened here (no display in this SSH session or container): \
+                 signing in with a device code instead. Pass --device-code to choose it yourself."
+            );
+        }
+        options = options
+            .with_browser(Arc::new(NoBrowser))
+            .with_device_code_fallback_prompt(device_code_prompt(mock.clone()));
+    }
 
     let credential = InteractiveBrowserCredential::new(options)?;
     let mut request = TokenRequestOptions::default().with_enable_cae(args.enable_cae);

@@ -19,7 +19,8 @@ use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcom
 
 use crate::browser::{SystemBrowser, redact_url};
 use crate::options::{InteractiveBrowserCredentialOptions, RedirectTarget, parse_redirect_uri};
-use crate::server::{LoopbackError, LoopbackServer};
+use crate::paste::{PasteRedirect, parse_pasted};
+use crate::server::{AuthCode, LoopbackError, LoopbackServer};
 
 /// The name every error of this crate carries.
 pub(crate) const CREDENTIAL_NAME: &str = "InteractiveBrowserCredential";
@@ -34,6 +35,8 @@ struct BrowserStep {
     browser: Arc<dyn BrowserOpener>,
     /// The device code step to fall back to when no browser opens (opt-in).
     fallback: Option<DeviceCodeStep>,
+    /// Paste-back mode: no loopback server; the user pastes the address the browser ends on.
+    paste: Option<Arc<dyn PasteRedirect>>,
 }
 
 /// Opens a browser to sign a user in interactively, with the authorization code flow and PKCE,
@@ -204,6 +207,7 @@ impl InteractiveBrowserCredential {
                 fallback: options
                     .device_code_fallback
                     .map(|prompt| DeviceCodeStep::new(None, prompt, None)),
+                paste: options.paste_redirect,
             },
         })
     }
@@ -297,16 +301,63 @@ impl BrowserStep {
             },
         }?;
         tracing::debug!("redirect received; redeeming the authorization code");
-        let client_info = redirect
-            .client_info
-            .as_deref()
-            .and_then(|raw| ClientInfo::decode(raw).ok());
-        let grant = flow.redemption(redirect.code, client_info);
-        let response = ctx.client.redeem_code(ctx.endpoints, &grant).await?;
-        Ok(Ok(
-            StepOutcome::new(response, "authorization_code").with_nonce(flow.nonce().clone())
-        ))
+        redeem(ctx, &flow, redirect).await.map(Ok)
     }
+
+    /// Paste-back: shows the sign-in URL (query response mode), takes the pasted address,
+    /// checks it and redeems its code. No loopback server is bound.
+    async fn with_paste(
+        &self,
+        ctx: &StepContext<'_>,
+        paste: &dyn PasteRedirect,
+    ) -> Result<StepOutcome> {
+        let redirect_uri = self
+            .redirect
+            .uri
+            .clone()
+            .unwrap_or_else(|| PASTE_REDIRECT_URI.to_owned());
+        let params = AuthorizeParams::new(ctx.client_id, &redirect_uri, ctx.scopes)
+            .with_response_mode(ResponseMode::Query)
+            .with_login_hint(self.login_hint.as_deref())
+            .with_claims(ctx.claims);
+        let flow = AuthCodeFlow::new(ctx.endpoints, params)?;
+        tracing::info!(url = %redact_url(flow.authorize_url().as_str()), "waiting for a pasted sign-in address");
+        let pasted =
+            match tokio::time::timeout(self.timeout, paste.paste(flow.authorize_url().as_str()))
+                .await
+            {
+                Ok(Ok(pasted)) => pasted,
+                Ok(Err(e)) => {
+                    return Err(
+                        Error::credential_unavailable("No sign-in address was pasted")
+                            .with_source(e),
+                    );
+                }
+                Err(_) => {
+                    return Err(Error::client_authentication(format!(
+                        "Timed out after waiting {} seconds for the user to authenticate",
+                        self.timeout.as_secs()
+                    )));
+                }
+            };
+        let code = parse_pasted(&pasted, &redirect_uri, flow.state())?;
+        redeem(ctx, &flow, code).await
+    }
+}
+
+/// The redirect URI of paste-back sign-ins without a configured one (the development client
+/// accepts any `http://localhost` port; nothing needs to listen there).
+const PASTE_REDIRECT_URI: &str = "http://localhost:8400";
+
+/// Redeems the code of a redirect (received or pasted) with the flow's PKCE verifier.
+async fn redeem(ctx: &StepContext<'_>, flow: &AuthCodeFlow, code: AuthCode) -> Result<StepOutcome> {
+    let client_info = code
+        .client_info
+        .as_deref()
+        .and_then(|raw| ClientInfo::decode(raw).ok());
+    let grant = flow.redemption(code.code, client_info);
+    let response = ctx.client.redeem_code(ctx.endpoints, &grant).await?;
+    Ok(StepOutcome::new(response, "authorization_code").with_nonce(flow.nonce().clone()))
 }
 
 #[async_trait]
@@ -314,6 +365,9 @@ impl InteractiveStep for BrowserStep {
     /// The browser sign-in; when no browser opens, the device code fallback (opt-in) or
     /// `CredentialUnavailable`.
     async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+        if let Some(paste) = &self.paste {
+            return self.with_paste(ctx, paste.as_ref()).await;
+        }
         let e = match self.with_browser(ctx).await? {
             Ok(outcome) => return Ok(outcome),
             Err(e) => e,

@@ -57,6 +57,7 @@ pub mod azure_core;
 mod browser;
 mod credential;
 mod options;
+mod paste;
 mod peer;
 mod redirect;
 mod server;
@@ -67,6 +68,7 @@ pub use credential::InteractiveBrowserCredential;
 pub use entra_cache::TokenCachePersistenceOptions;
 pub use entra_msal_lite::ResponseMode;
 pub use options::{DEFAULT_TIMEOUT, InteractiveBrowserCredentialOptions};
+pub use paste::{PasteError, PasteFromStdin, PasteRedirect};
 pub use server::LoopbackError;
 
 /// The README's examples, compiled as doctests (they use the `azure_core` feature too).

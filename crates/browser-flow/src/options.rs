@@ -10,6 +10,8 @@ use entra_core::{AuthenticationRecord, BrowserOpener, Error, Result};
 use entra_device_code::{DeviceCodeInfo, PromptCallback};
 use entra_msal_lite::ResponseMode;
 use entra_public_client::PublicClientOptions;
+
+use crate::paste::PasteRedirect;
 use url::Url;
 
 /// The default wait for the user: 300 seconds, as Python.
@@ -47,6 +49,8 @@ pub struct InteractiveBrowserCredentialOptions {
     pub(crate) browser: Option<Arc<dyn BrowserOpener>>,
     /// Sign in with a device code when no browser can be opened (`None`: off).
     pub(crate) device_code_fallback: Option<Option<PromptCallback>>,
+    /// Paste-back mode (`None`: off).
+    pub(crate) paste_redirect: Option<Arc<dyn PasteRedirect>>,
 }
 
 impl Default for InteractiveBrowserCredentialOptions {
@@ -59,6 +63,7 @@ impl Default for InteractiveBrowserCredentialOptions {
             response_mode: ResponseMode::FormPost,
             browser: None,
             device_code_fallback: None,
+            paste_redirect: None,
         }
     }
 }
@@ -73,6 +78,7 @@ impl fmt::Debug for InteractiveBrowserCredentialOptions {
             .field("response_mode", &self.response_mode)
             .field("browser", &self.browser)
             .field("device_code_fallback", &self.device_code_fallback.is_some())
+            .field("paste_redirect", &self.paste_redirect)
             .finish_non_exhaustive()
     }
 }
@@ -239,6 +245,19 @@ impl InteractiveBrowserCredentialOptions {
         callback: impl Fn(&DeviceCodeInfo) + Send + Sync + 'static,
     ) -> Self {
         self.device_code_fallback = Some(Some(Arc::new(callback)));
+        self
+    }
+
+    /// Paste-back mode, for machines whose browser cannot reach the loopback server and
+    /// tenants that block the device code flow: no loopback server is bound; `paste` shows the
+    /// sign-in URL, the user signs in with a browser on any machine and pastes back the address
+    /// the browser ends on (`http://localhost:PORT/?code=…&state=…`, a page that fails to load);
+    /// the credential checks its `state` and redeems the code with its PKCE verifier.
+    /// [`PasteFromStdin`](crate::PasteFromStdin) does it on the terminal. The redirect URI is the
+    /// configured one, else `http://localhost:8400`.
+    #[must_use]
+    pub fn with_paste_redirect(mut self, paste: Arc<dyn PasteRedirect>) -> Self {
+        self.paste_redirect = Some(paste);
         self
     }
 

@@ -533,3 +533,36 @@ fn the_demo_narrates_measured_counts() {
         "the temporary cache is removed"
     );
 }
+
+/// `--device-code`: the tool signs in with a device code (the mock's user enters it), through
+/// the credential's device code fallback; one device code request and one poll.
+#[test]
+fn device_code_signs_in_against_the_mock() {
+    let r = mock(&["--device-code"]);
+    r.assert_token();
+    assert!(
+        r.stderr
+            .contains("use a web browser to open the page https://microsoft.com/devicelogin"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("POST /organizations/oauth2/v2.0/devicecode, POST /organizations/oauth2/v2.0/token (urn:ietf:params:oauth:grant-type:device_code)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.mock_requests(), 2);
+}
+
+/// `--paste-redirect`: the mock's user signs in "elsewhere" and pastes the address back; two
+/// requests (the sign-in at the authorize endpoint, the code redemption) and no loopback server.
+#[test]
+fn paste_redirect_signs_in_against_the_mock() {
+    let r = mock(&["--paste-redirect"]);
+    r.assert_token();
+    assert!(r.stderr.contains("pasted the address"), "{}", r.stderr);
+    assert!(!r.stderr.contains("Signing in: opening"), "{}", r.stderr);
+    assert_eq!(r.mock_requests(), 2);
+    assert_eq!(r.query("response_mode").as_deref(), Some("query"));
+}

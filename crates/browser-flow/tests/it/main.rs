@@ -11,6 +11,7 @@ mod concurrency;
 mod errors;
 mod junk;
 mod msal_python;
+mod paste;
 mod persistence;
 mod signin;
 mod silent;
