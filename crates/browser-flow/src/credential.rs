@@ -9,10 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use entra_cache::CacheError;
-use entra_core::{
-    AccessToken, AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error,
-    ErrorKind, Result, TokenCredential, TokenRequestOptions,
-};
+use entra_core::{BrowserOpenError, BrowserOpener, Error, ErrorKind, Result};
 use entra_device_code::DeviceCodeStep;
 use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, ClientInfo, ResponseMode};
 use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcome};
@@ -44,8 +41,8 @@ struct BrowserStep {
 /// tokens, silently.
 ///
 /// Python: `azure.identity.InteractiveBrowserCredential`. Construct it with
-/// [`new`](Self::new), then call [`get_token`](TokenCredential::get_token) (through the
-/// [`TokenCredential`] trait), [`authenticate`](Self::authenticate) and [`close`](Self::close).
+/// [`new`](Self::new), then call [`get_token`](entra_core::TokenCredential::get_token) (through the
+/// [`TokenCredential`](entra_core::TokenCredential) trait), [`authenticate`](Self::authenticate) and [`close`](Self::close).
 /// Everything but the browser step (the cache, refresh tokens, tenants, CAE, single-flight, the
 /// record) is [`entra_public_client::PublicClient`], shared with the other credentials.
 ///
@@ -211,46 +208,9 @@ impl InteractiveBrowserCredential {
             },
         })
     }
-
-    /// The record of the account the credential signs in as: given at construction, or
-    /// built by the last interactive sign-in. Save its [`serialize`](AuthenticationRecord::serialize)d
-    /// form to sign in silently in a later process.
-    #[must_use]
-    pub fn authentication_record(&self) -> Option<AuthenticationRecord> {
-        self.client.authentication_record()
-    }
-
-    /// Interactively authenticates a user: always opens the browser (also when
-    /// `disable_automatic_authentication` is set), caches the token for `scopes`, and returns
-    /// the record of the account.
-    ///
-    /// With no scopes it asks for the Azure Resource Manager scope of a known cloud (public,
-    /// China, US Government), as Python does.
-    ///
-    /// # Errors
-    /// [`CredentialUnavailable`](entra_core::ErrorKind::CredentialUnavailable) with "Authenticating
-    /// in this environment requires a value for the 'scopes' keyword argument." when no scopes
-    /// are given for another cloud, when no port can be bound or no browser opened;
-    /// [`ClientAuthentication`](entra_core::ErrorKind::ClientAuthentication) when the sign-in
-    /// fails or times out.
-    pub async fn authenticate(
-        &self,
-        scopes: &[&str],
-        claims: Option<&str>,
-    ) -> Result<AuthenticationRecord> {
-        self.client
-            .authenticate(scopes, claims, &self.step)
-            .await
-            .map_err(err)
-    }
-
-    /// Releases what the credential holds: the tokens it keeps in memory, its view of the
-    /// persistent cache and the authority metadata it fetched. The credential stays usable;
-    /// the next request starts afresh (a persistent cache on disk is kept).
-    pub fn close(&self) {
-        self.client.close();
-    }
 }
+
+entra_public_client::public_client_credential!(InteractiveBrowserCredential, err);
 
 impl BrowserStep {
     /// Binds the loopback server, opens the browser, waits for the redirect and redeems the
@@ -389,32 +349,6 @@ impl InteractiveStep for BrowserStep {
              this machine, or turn on the device code fallback."
         );
         Err(Error::credential_unavailable("Failed to open a browser").with_source(e))
-    }
-}
-
-#[async_trait]
-impl TokenCredential for InteractiveBrowserCredential {
-    async fn get_token(
-        &self,
-        scopes: &[&str],
-        options: Option<TokenRequestOptions>,
-    ) -> Result<AccessToken> {
-        self.client
-            .get_token_info("get_token", scopes, options, &self.step)
-            .await
-            .map(Into::into)
-            .map_err(err)
-    }
-
-    async fn get_token_info(
-        &self,
-        scopes: &[&str],
-        options: Option<TokenRequestOptions>,
-    ) -> Result<AccessTokenInfo> {
-        self.client
-            .get_token_info("get_token_info", scopes, options, &self.step)
-            .await
-            .map_err(err)
     }
 }
 

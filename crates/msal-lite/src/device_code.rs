@@ -13,7 +13,7 @@ use url::Url;
 use crate::endpoints::Endpoints;
 use crate::error::{MsalError, Result};
 use crate::request::{TokenRequest, decorate_scopes};
-use crate::response::{parse_error_body, seconds_field, string_field};
+use crate::response::{check_answer, seconds_field, string_field};
 
 /// The grant type of the polling requests.
 pub const DEVICE_CODE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -103,20 +103,7 @@ pub fn parse_device_code(
     body: &[u8],
     received_at: OffsetDateTime,
 ) -> Result<DeviceCode> {
-    if let Some(response) = parse_error_body(body) {
-        return Err(MsalError::Service {
-            status,
-            response: Box::new(response),
-            retry_after: None,
-        });
-    }
-    if !(200..300).contains(&status) {
-        return Err(MsalError::HttpStatus {
-            what: WHAT,
-            status,
-            retry_after: None,
-        });
-    }
+    check_answer(WHAT, status, body, None)?;
     let map: Map<String, Value> =
         serde_json::from_slice(body).map_err(|e| MsalError::malformed(WHAT, &e))?;
     let missing = |field: &'static str| MsalError::MissingField { what: WHAT, field };

@@ -158,6 +158,32 @@ impl fmt::Debug for TokenResponse {
     }
 }
 
+/// The error an answer of the authority's backchannel stands for, if any: an OAuth error body
+/// is [`MsalError::Service`] (whatever the status), any other non-2xx status
+/// [`MsalError::HttpStatus`].
+pub(crate) fn check_answer(
+    what: &'static str,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> Result<()> {
+    if let Some(response) = parse_error_body(body) {
+        return Err(MsalError::Service {
+            status,
+            response: Box::new(response),
+            retry_after,
+        });
+    }
+    if !(200..300).contains(&status) {
+        return Err(MsalError::HttpStatus {
+            what,
+            status,
+            retry_after,
+        });
+    }
+    Ok(())
+}
+
 /// Parses a token endpoint response.
 ///
 /// `received_at` is when the request was sent (expiry times are computed from it, as
@@ -200,20 +226,7 @@ pub fn parse_token_response(
     received_at: OffsetDateTime,
     retry_after: Option<Duration>,
 ) -> Result<TokenResponse> {
-    if let Some(response) = parse_error_body(body) {
-        return Err(MsalError::Service {
-            status,
-            response: Box::new(response),
-            retry_after,
-        });
-    }
-    if !(200..300).contains(&status) {
-        return Err(MsalError::HttpStatus {
-            what: WHAT,
-            status,
-            retry_after,
-        });
-    }
+    check_answer(WHAT, status, body, retry_after)?;
     let map: Map<String, Value> =
         serde_json::from_slice(body).map_err(|e| MsalError::malformed(WHAT, &e))?;
     let missing = |field: &'static str| MsalError::MissingField { what: WHAT, field };

@@ -55,11 +55,14 @@
 
 mod client;
 mod front;
+mod macros;
 mod options;
 mod step;
 mod tenant;
 
 pub use client::PublicClient;
+#[doc(hidden)]
+pub use macros::__reexport;
 pub use options::PublicClientOptions;
 pub use step::{InteractiveStep, StepContext, StepOutcome};
 pub use tenant::DISABLE_MULTITENANT_ENV;

@@ -5,9 +5,7 @@
 
 use std::time::Instant;
 
-use crate::endpoints::{
-    Ctx, Tenant, client_allowed, json, method_not_allowed, resolve_tenant, unknown_client,
-};
+use crate::endpoints::{Ctx, Tenant, client_of, json, method_not_allowed, resolve_tenant};
 use crate::entra_error::EntraError;
 use crate::server::{Shared, State};
 use crate::tokens::{IssueRequest, Scopes};
@@ -72,14 +70,7 @@ pub(crate) fn device_code(
 
 fn issue_code(st: &mut State, ctx: &Ctx, segment: &str) -> Result<serde_json::Value, EntraError> {
     let tenant = resolve_tenant(st, segment)?;
-    let client_id = ctx
-        .f("client_id")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| EntraError::missing("client_id"))?
-        .to_ascii_lowercase();
-    if !client_allowed(st, &client_id) {
-        return Err(unknown_client(&client_id, segment));
-    }
+    let client_id = client_of(st, ctx, segment)?;
     let scope = ctx.f("scope").ok_or_else(|| EntraError::missing("scope"))?;
     let scopes = Scopes::parse(scope)?;
     let device_code = random_token(3);

@@ -630,14 +630,27 @@ pub(crate) fn is_loopback_redirect(uri: &str) -> bool {
         && url.password().is_none()
 }
 
-pub(crate) fn client_allowed(st: &State, client_id: &str) -> bool {
+/// The request's `client_id` (lower-case), if it is given and known.
+pub(crate) fn client_of(st: &State, ctx: &Ctx, segment: &str) -> Result<String, EntraError> {
+    let client_id = ctx
+        .f("client_id")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| EntraError::missing("client_id"))?
+        .to_ascii_lowercase();
+    if !client_allowed(st, &client_id) {
+        return Err(unknown_client(&client_id, segment));
+    }
+    Ok(client_id)
+}
+
+fn client_allowed(st: &State, client_id: &str) -> bool {
     match &st.settings.allowed_client_ids {
         Some(ids) => ids.iter().any(|i| i.eq_ignore_ascii_case(client_id)),
         None => is_guid(client_id),
     }
 }
 
-pub(crate) fn unknown_client(client_id: &str, tenant: &str) -> EntraError {
+fn unknown_client(client_id: &str, tenant: &str) -> EntraError {
     EntraError::new(
         400,
         "unauthorized_client",
@@ -1035,14 +1048,7 @@ fn token_inner(
     let grant_type = ctx
         .f("grant_type")
         .ok_or_else(|| EntraError::missing("grant_type"))?;
-    let client_id = ctx
-        .f("client_id")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| EntraError::missing("client_id"))?
-        .to_ascii_lowercase();
-    if !client_allowed(st, &client_id) {
-        return Err(unknown_client(&client_id, segment));
-    }
+    let client_id = client_of(st, ctx, segment)?;
 
     // Claims: record capabilities, then enforce a challenge.
     let claims_raw = ctx.f("claims").map(str::to_owned);
