@@ -8,8 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use entra_cache::CacheError;
-use entra_core::{BrowserOpenError, BrowserOpener, Error, ErrorKind, Result};
+use entra_core::{BrowserOpenError, BrowserOpener, Error, ErrorKind, Reason, Result};
 use entra_device_code::DeviceCodeStep;
 use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, ClientInfo, ResponseMode};
 use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcome};
@@ -17,7 +16,7 @@ use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcom
 use crate::browser::{SystemBrowser, redact_url};
 use crate::options::{InteractiveBrowserCredentialOptions, RedirectTarget, parse_redirect_uri};
 use crate::paste::{PasteRedirect, parse_pasted};
-use crate::server::{AuthCode, LoopbackError, LoopbackServer};
+use crate::server::{AuthCode, LoopbackServer};
 
 /// The name every error of this crate carries.
 pub(crate) const CREDENTIAL_NAME: &str = "InteractiveBrowserCredential";
@@ -102,36 +101,22 @@ fn err(e: impl Into<Error>) -> Error {
 const TROUBLESHOOTING: &str =
     "https://github.com/entra-rs/entra-rs/blob/main/crates/browser-flow/TROUBLESHOOTING.md";
 
-/// The first error of type `T` in `e`'s source chain.
-fn source_of<T: std::error::Error + 'static>(e: &Error) -> Option<&T> {
-    let mut next = std::error::Error::source(e);
-    while let Some(source) = next {
-        if let Some(found) = source.downcast_ref::<T>() {
-            return Some(found);
-        }
-        next = source.source();
-    }
-    None
-}
-
-/// The section of the troubleshooting guide that explains `e`, if one does.
 fn troubleshooting_anchor(e: &Error) -> Option<&'static str> {
-    // Typed causes first.
-    if source_of::<LoopbackError>(e).is_some() {
-        return Some("sign-in-link-reused");
-    }
-    match source_of::<CacheError>(e) {
-        Some(CacheError::Insecure { .. }) => return Some("cache-location-unsafe"),
-        Some(
-            CacheError::NotAFile { .. }
-            | CacheError::TooLarge { .. }
-            | CacheError::Corrupt { .. }
-            | CacheError::Undecryptable { .. },
-        ) => return Some("cache-corrupt"),
-        Some(CacheError::KeyringUnavailable { .. }) => return Some("keyring-unavailable"),
+    // The typed reason first, then Entra ID's answer (data, never the message text).
+    match e.reason() {
+        Reason::BrowserUnavailable => return Some("no-browser"),
+        Reason::PortInUse => return Some("port-in-use"),
+        Reason::Timeout => return Some("timeout"),
+        Reason::SignInLinkReused => return Some("sign-in-link-reused"),
+        Reason::PastedAddressRefused => return Some("ssh"),
+        Reason::KeyringUnavailable => return Some("keyring-unavailable"),
+        Reason::CacheUnreadable | Reason::CacheLocked => return Some("cache-corrupt"),
+        Reason::CacheLocationUnsafe => return Some("cache-location-unsafe"),
+        Reason::InvalidInstance => return Some("invalid-instance"),
+        Reason::TenantDiscovery => return Some("tenant-discovery"),
+        Reason::TenantNotAllowed => return Some("tenant-not-allowed"),
         _ => {}
     }
-    let message = e.message();
     if let Some(response) = e.error_response() {
         let description = response.error_description.as_deref().unwrap_or("");
         return match response.error.as_str() {
@@ -145,31 +130,6 @@ fn troubleshooting_anchor(e: &Error) -> Option<&'static str> {
     }
     match e.kind() {
         ErrorKind::AuthenticationRequired { .. } => Some("authentication-required"),
-        ErrorKind::CredentialUnavailable if message.starts_with("Failed to open a browser") => {
-            Some("no-browser")
-        }
-        ErrorKind::CredentialUnavailable
-            if message.starts_with("Couldn't start an HTTP server") =>
-        {
-            Some("port-in-use")
-        }
-        ErrorKind::ClientAuthentication { .. } => {
-            if message.starts_with("Timed out after waiting") {
-                Some("timeout")
-            } else if message.contains("disable_instance_discovery") {
-                Some("invalid-instance")
-            } else if message.contains("Unable to get authority configuration") {
-                Some("tenant-discovery")
-            } else if message.contains("not configured to acquire tokens for tenant") {
-                Some("tenant-not-allowed")
-            } else if message.contains("allow_unencrypted_storage") {
-                Some("keyring-unavailable")
-            } else if message.contains("move or delete it") {
-                Some("cache-corrupt")
-            } else {
-                None
-            }
-        }
         _ => None,
     }
 }
@@ -297,7 +257,8 @@ impl BrowserStep {
                     return Err(Error::client_authentication(format!(
                         "Timed out after waiting {} seconds for the user to authenticate",
                         self.timeout.as_secs()
-                    )));
+                    ))
+                    .with_reason(Reason::Timeout));
                 }
             };
         let code = parse_pasted(&pasted, &redirect_uri, flow.state())?;
@@ -348,7 +309,9 @@ impl InteractiveStep for BrowserStep {
              entra_browser_flow::PrintUrlOpener and open the address it prints in a browser on \
              this machine, or turn on the device code fallback."
         );
-        Err(Error::credential_unavailable("Failed to open a browser").with_source(e))
+        Err(Error::credential_unavailable("Failed to open a browser")
+            .with_reason(Reason::BrowserUnavailable)
+            .with_source(e))
     }
 }
 
@@ -360,12 +323,25 @@ mod troubleshooting_tests {
     #[test]
     fn every_linked_anchor_exists_in_the_guide() {
         let guide = include_str!("../TROUBLESHOOTING.md");
-        let cases = [
-            Error::credential_unavailable("Failed to open a browser"),
-            Error::credential_unavailable("Couldn't start an HTTP server on localhost"),
-            Error::client_authentication(
-                "Timed out after waiting 300 seconds for the user to authenticate",
-            ),
+        let reasons = [
+            Reason::BrowserUnavailable,
+            Reason::PortInUse,
+            Reason::Timeout,
+            Reason::SignInLinkReused,
+            Reason::PastedAddressRefused,
+            Reason::KeyringUnavailable,
+            Reason::CacheUnreadable,
+            Reason::CacheLocked,
+            Reason::CacheLocationUnsafe,
+            Reason::InvalidInstance,
+            Reason::TenantDiscovery,
+            Reason::TenantNotAllowed,
+        ];
+        let mut cases: Vec<Error> = reasons
+            .iter()
+            .map(|r| Error::client_authentication("m").with_reason(*r))
+            .collect();
+        cases.extend([
             Error::authentication_required(&["s"], None),
             Error::from_error_response(Some(400), ErrorResponse::new("invalid_grant")),
             Error::from_error_response(None, ErrorResponse::new("access_denied")),
@@ -374,16 +350,10 @@ mod troubleshooting_tests {
                 ErrorResponse::new("invalid_request")
                     .with_description("AADSTS50011: The redirect URI does not match."),
             ),
-            Error::client_authentication(
-                "... add it to the additionally_allowed_tenants ... not configured to acquire tokens for tenant x",
-            ),
-            Error::client_authentication("... pass 'disable_instance_discovery=True' ..."),
-            Error::client_authentication("Unable to get authority configuration for https://h/t"),
-            Error::client_authentication("no keyring; set allow_unencrypted_storage"),
-        ];
+        ]);
         for case in cases {
             let e = err(case);
-            let help = e.help().unwrap_or_else(|| panic!("no help for {e}"));
+            let help = e.help().unwrap_or_else(|| panic!("no help for {e:?}"));
             let anchor = help.rsplit_once('#').map(|(_, a)| a).unwrap();
             assert!(
                 guide.contains(&format!("<a id=\"{anchor}\"></a>")),
@@ -391,7 +361,56 @@ mod troubleshooting_tests {
             );
             assert!(e.to_string().ends_with(&format!("See {help}")), "{e}");
         }
-        // Argument errors say what to fix themselves.
+        // The message text decides nothing; argument errors say what to fix themselves.
+        assert!(
+            err(Error::client_authentication("Timed out after waiting"))
+                .help()
+                .is_none()
+        );
         assert!(err(Error::invalid_argument("bad scope")).help().is_none());
+    }
+
+    /// Errors from the real lower layers carry their reason across the boundary.
+    #[test]
+    fn lower_layer_errors_choose_their_link_by_type() {
+        let cases: [(Error, &str); 4] = [
+            (
+                entra_cache::CacheError::Undecryptable { path: "/c".into() }.into(),
+                "cache-corrupt",
+            ),
+            (
+                entra_cache::CacheError::KeyringUnavailable {
+                    source: "no bus".into(),
+                }
+                .into(),
+                "keyring-unavailable",
+            ),
+            (
+                entra_msal_lite::MsalError::TenantDiscovery {
+                    authority: "https://h/t".into(),
+                    status: Some(404),
+                    problem: None,
+                }
+                .into(),
+                "tenant-discovery",
+            ),
+            (
+                entra_msal_lite::MsalError::InstanceDiscoveryFailed {
+                    authority: "https://h".into(),
+                    cause: Box::new(entra_msal_lite::MsalError::StateMismatch),
+                }
+                .into(),
+                "invalid-instance",
+            ),
+        ];
+        for (e, anchor) in cases {
+            let e = err(e);
+            assert!(
+                e.help().is_some_and(|h| h.ends_with(&format!("#{anchor}"))),
+                "{e:?}"
+            );
+            // The typed lower error stays reachable.
+            assert!(std::error::Error::source(&e).is_some(), "{e:?}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 use std::io::{BufRead as _, Read as _};
 
 use async_trait::async_trait;
-use entra_core::{BrowserOpenError, Error, Result, Secret};
+use entra_core::{BrowserOpenError, Error, Reason, Result, Secret};
 
 use crate::redirect::{self, RedirectOutcome, Rejection};
 use crate::server::AuthCode;
@@ -93,6 +93,7 @@ pub(crate) fn parse_pasted(
             "The pasted address was refused: {why}. Sign in again and paste the whole address \
              the browser ends on."
         ))
+        .with_reason(Reason::PastedAddressRefused)
         .with_source(why)
     };
     let Ok(url) = url::Url::parse(pasted.secret().trim()) else {

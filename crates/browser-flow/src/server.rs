@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use entra_core::{Error, Result, Secret, constant_time_eq};
+use entra_core::{Error, Reason, Result, Secret, constant_time_eq};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -108,6 +108,7 @@ const START_PREFIX: &str = "/entra-sign-in/";
 
 fn bind_error(target: &str, source: io::Error) -> Error {
     Error::credential_unavailable(format!("Couldn't start an HTTP server on {target}"))
+        .with_reason(Reason::PortInUse)
         .with_source(source)
 }
 
@@ -260,7 +261,8 @@ impl LoopbackServer {
         let Some(first) = first else {
             return Err(Error::credential_unavailable(
                 "Couldn't start an HTTP server on localhost",
-            ));
+            )
+            .with_reason(Reason::PortInUse));
         };
         let mut connections = JoinSet::new();
         // Every live connection in accept order, with whether it has sent a request head.
@@ -273,7 +275,8 @@ impl LoopbackServer {
                     break Err(Error::client_authentication(format!(
                         "Timed out after waiting {} seconds for the user to authenticate",
                         seconds(timeout)
-                    )));
+                    ))
+                    .with_reason(Reason::Timeout));
                 }
                 accepted = accept_any(&first, second.as_ref()) => match accepted {
                     Ok(stream) => {
@@ -641,6 +644,7 @@ fn start_address(
             "The sign-in link was opened more than once, so the sign-in was stopped: \
                  another program on this machine may have read the link. Sign in again.",
         )
+        .with_reason(Reason::SignInLinkReused)
         .with_source(LoopbackError::StartAddressReused)),
     );
     let explanation = if stopped {

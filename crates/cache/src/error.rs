@@ -139,7 +139,20 @@ impl CacheError {
 
 impl From<CacheError> for entra_core::Error {
     fn from(err: CacheError) -> Self {
+        use entra_core::Reason;
+        let reason = match &err {
+            CacheError::KeyringUnavailable { .. } => Reason::KeyringUnavailable,
+            CacheError::Corrupt { .. }
+            | CacheError::Undecryptable { .. }
+            | CacheError::NotAFile { .. }
+            | CacheError::TooLarge { .. } => Reason::CacheUnreadable,
+            CacheError::Insecure { .. } => Reason::CacheLocationUnsafe,
+            CacheError::LockTimeout { .. } => Reason::CacheLocked,
+            _ => Reason::Other,
+        };
         let message = format!("Authentication failed: {err}");
-        entra_core::Error::client_authentication(message).with_source(err)
+        entra_core::Error::client_authentication(message)
+            .with_reason(reason)
+            .with_source(err)
     }
 }

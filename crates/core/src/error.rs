@@ -112,6 +112,41 @@ impl ErrorResponse {
     }
 }
 
+/// Why an error happened, as data: what help links and callers decide from (never the
+/// message text). Set by the layer that knows (the loopback server, the cache, the authority
+/// library); [`Reason::Other`] when no finer reason applies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// No finer reason is known.
+    #[default]
+    Other,
+    /// No browser could be opened.
+    BrowserUnavailable,
+    /// The loopback redirect server could not bind its port.
+    PortInUse,
+    /// The user did not finish signing in within the timeout.
+    Timeout,
+    /// The one-time sign-in link was opened twice (another program may have read it).
+    SignInLinkReused,
+    /// A pasted sign-in address was refused.
+    PastedAddressRefused,
+    /// The persistent cache cannot be encrypted: no usable OS keyring.
+    KeyringUnavailable,
+    /// The cache file cannot be read: corrupt, undecryptable, not a file, too large.
+    CacheUnreadable,
+    /// The cache's directory or lock file could be abused by another user.
+    CacheLocationUnsafe,
+    /// The cache's lock was held too long by another process.
+    CacheLocked,
+    /// Instance discovery refused the authority, or could not validate it.
+    InvalidInstance,
+    /// The authority's OpenID configuration could not be read.
+    TenantDiscovery,
+    /// The requested tenant is not allowed by `additionally_allowed_tenants`.
+    TenantNotAllowed,
+}
+
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// The error of every credential operation.
@@ -140,6 +175,7 @@ pub struct Error(Box<Inner>);
 
 struct Inner {
     kind: ErrorKind,
+    reason: Reason,
     credential: Option<Cow<'static, str>>,
     message: Cow<'static, str>,
     help: Option<Cow<'static, str>>,
@@ -151,6 +187,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
         Self(Box::new(Inner {
             kind,
+            reason: Reason::Other,
             credential: None,
             message: message.into(),
             help: None,
@@ -208,6 +245,19 @@ impl Error {
     pub fn with_credential(mut self, credential: impl Into<Cow<'static, str>>) -> Self {
         self.0.credential = Some(credential.into());
         self
+    }
+
+    /// Sets the typed [`Reason`].
+    #[must_use]
+    pub fn with_reason(mut self, reason: Reason) -> Self {
+        self.0.reason = reason;
+        self
+    }
+
+    /// The typed [`Reason`] ([`Reason::Other`] when none was set).
+    #[must_use]
+    pub fn reason(&self) -> Reason {
+        self.0.reason
     }
 
     /// Adds a link to the troubleshooting guide (shown last in `Display`).
@@ -364,6 +414,9 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.0.kind);
+        if self.0.reason != Reason::Other {
+            d.field("reason", &self.0.reason);
+        }
         if let Some(credential) = &self.0.credential {
             d.field("credential", credential);
         }

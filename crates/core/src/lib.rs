@@ -38,7 +38,7 @@ mod validate;
 // The public interface is:
 pub use browser::{BrowserOpenError, BrowserOpener};
 pub use credential::TokenCredential;
-pub use error::{Error, ErrorKind, ErrorResponse, Result};
+pub use error::{Error, ErrorKind, ErrorResponse, Reason, Result};
 pub use record::{AuthenticationRecord, RECORD_VERSION};
 pub use secret::{Secret, constant_time_eq};
 pub use token::{AccessToken, AccessTokenInfo, TokenRequestOptions};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use entra_core::{Error, Result};
+use entra_core::{Error, Reason, Result};
 use entra_msal_lite::{DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant, MsalError, device_code_request};
 use entra_public_client::{InteractiveStep, StepContext, StepOutcome};
 use time::OffsetDateTime;
@@ -154,7 +154,8 @@ impl InteractiveStep for DeviceCodeStep {
                 return Err(Error::client_authentication(format!(
                     "Timed out after waiting {} seconds for the user to authenticate",
                     seconds(limit)
-                )));
+                ))
+                .with_reason(Reason::Timeout));
             }
             self.timer.sleep(interval).await;
             waited += interval;

@@ -1,7 +1,6 @@
 //! [`MsalError`]: every failure of this crate, typed, secret-free, convertible into
 //! [`entra_core::Error`].
 
-use std::error::Error as StdError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -319,36 +318,37 @@ impl MsalError {
 
 impl From<MsalError> for entra_core::Error {
     fn from(err: MsalError) -> Self {
-        match err {
+        let reason = match &err {
+            MsalError::InvalidInstance { .. } | MsalError::InstanceDiscoveryFailed { .. } => {
+                entra_core::Reason::InvalidInstance
+            }
+            MsalError::TenantDiscovery { .. } | MsalError::IssuerMismatch { .. } => {
+                entra_core::Reason::TenantDiscovery
+            }
+            _ => entra_core::Reason::Other,
+        };
+        let converted = match &err {
             MsalError::InvalidAuthority { .. } | MsalError::InvalidArgument(_) => {
                 Self::invalid_argument(err.to_string())
             }
             MsalError::Service {
                 status, response, ..
-            } => Self::from_error_response(Some(status), *response),
+            } => Self::from_error_response(Some(*status), (**response).clone()),
             other => {
-                let message = format!("Authentication failed: {other}");
-                let mut converted = Self::client_authentication(message);
+                let mut converted =
+                    Self::client_authentication(format!("Authentication failed: {other}"));
                 if let Some(status) = other.status() {
                     converted = converted.with_status(status);
                 }
                 // `invalid_instance` keeps Python's rewritten message and the service's answer.
-                if let MsalError::InvalidInstance { response, .. } = &other {
+                if let MsalError::InvalidInstance { response, .. } = other {
                     converted = converted.with_error_response((**response).clone());
                 }
-                // Only the lower-level cause becomes the source: this layer's text is already
-                // the message.
-                let source: Option<Box<dyn StdError + Send + Sync>> = match other {
-                    MsalError::Network { source, .. } => Some(Box::new(source)),
-                    MsalError::Random(source) => Some(Box::new(source)),
-                    _ => None,
-                };
-                match source {
-                    Some(source) => converted.with_source(source),
-                    None => converted,
-                }
+                converted
             }
-        }
+        };
+        // The typed error stays reachable as the source (its own source is the lower cause).
+        converted.with_reason(reason).with_source(err)
     }
 }
 
@@ -379,7 +379,9 @@ mod tests {
         let e: entra_core::Error = MsalError::invalid_authority("x", "It is bad.").into();
         assert!(e.is_invalid_argument());
         assert_eq!(e.message(), "'x' is an invalid authority. It is bad.");
-        assert!(e.source().is_none());
+        // The typed error is the source (issue: errors stay data across layers).
+        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<MsalError>());
+        assert!(matches!(source, Some(MsalError::InvalidAuthority { .. })));
 
         let e: entra_core::Error = MsalError::InvalidArgument("bad scope".into()).into();
         assert!(e.is_invalid_argument());

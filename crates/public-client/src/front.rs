@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
-use entra_core::{AccessTokenInfo, Error, ErrorKind, Result};
+use entra_core::{AccessTokenInfo, Error, ErrorKind, Reason, Result};
 use time::{Duration, OffsetDateTime};
 
 /// A cached access token counts as expired this long before `expires_on` (MSAL's rule).
@@ -157,6 +157,7 @@ enum Shared {
     Token(AccessTokenInfo),
     Failed {
         kind: ErrorKind,
+        reason: Reason,
         message: String,
         credential: Option<String>,
     },
@@ -168,6 +169,7 @@ impl Shared {
             Ok(info) => Self::Token(info.clone()),
             Err(e) => Self::Failed {
                 kind: e.kind().clone(),
+                reason: e.reason(),
                 message: e.message().to_owned(),
                 credential: e.credential().map(str::to_owned),
             },
@@ -179,10 +181,11 @@ impl Shared {
             Self::Token(info) => Ok(info),
             Self::Failed {
                 kind,
+                reason,
                 message,
                 credential,
             } => {
-                let e = Error::new(kind, message);
+                let e = Error::new(kind, message).with_reason(reason);
                 Err(match credential {
                     Some(c) => e.with_credential(c),
                     None => e,

@@ -1,7 +1,7 @@
 //! Per-request tenant resolution, exactly as Python's `resolve_tenant`, plus validation of the
 //! requested tenant (Python inserts it into the authority URL unchecked).
 
-use entra_core::{Error, Result, validate_tenant_id};
+use entra_core::{Error, Reason, Result, validate_tenant_id};
 
 /// Any non-empty value disables per-request tenant switching (Python's variable).
 pub const DISABLE_MULTITENANT_ENV: &str = "AZURE_IDENTITY_DISABLE_MULTITENANTAUTH";
@@ -52,7 +52,8 @@ pub(crate) fn resolve_tenant<'a>(
          enable acquiring tokens for this tenant add it to the additionally_allowed_tenants when \
          creating the credential, or add \"*\" to additionally_allowed_tenants to allow acquiring \
          tokens for any tenant."
-    )))
+    ))
+    .with_reason(Reason::TenantNotAllowed))
 }
 
 #[cfg(test)]
