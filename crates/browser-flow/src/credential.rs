@@ -63,7 +63,7 @@ struct BrowserStep {
 ///   `webbrowser` crate logs the command it runs); openers that follow the sign-in URL
 ///   themselves opt out with [`BrowserOpener::wants_sign_in_url`]. The address is consumed by
 ///   its first visit, and a second visit stops the sign-in
-///   ([`LoopbackError::StartAddressReused`]); on Linux, connections from another user's
+///   ([`LoopbackError::StartAddressReused`](crate::LoopbackError::StartAddressReused)); on Linux, connections from another user's
 ///   processes are refused; only loopback `Host` names are served;
 /// - every error links to its section of the troubleshooting guide.
 pub struct InteractiveBrowserCredential {

@@ -60,7 +60,7 @@ impl std::fmt::Display for IdTokenProblem {
 ///
 /// Messages describe this layer only and never contain a token, code, verifier, `state`,
 /// nonce or a response body; lower-level causes are reachable through
-/// [`source`](StdError::source). Entra ID error responses are kept as data in
+/// [`source`](std::error::Error::source). Entra ID error responses are kept as data in
 /// [`MsalError::Service`].
 ///
 /// Convert into [`entra_core::Error`] with `?` or `.into()`: argument errors become

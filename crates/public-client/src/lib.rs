@@ -53,6 +53,8 @@
 //! # Ok::<(), entra_core::Error>(())
 //! ```
 
+#[cfg(feature = "azure_core")]
+pub mod azure_core;
 mod client;
 mod front;
 mod macros;

@@ -296,5 +296,21 @@ macro_rules! public_client_credential {
                     .map_err($decorate)
             }
         }
+
+        /// The credential is itself an azure_core credential: its `Arc` coerces to
+        /// `Arc<dyn azure_core::credentials::TokenCredential>`. Same mapping as
+        /// `AzureCoreCredential`, with no options. With both `TokenCredential` traits in
+        /// scope, name the one you call (`entra_core::TokenCredential::get_token(&*c, ..)`).
+        #[cfg(feature = "azure_core")]
+        #[$crate::__reexport::async_trait]
+        impl $crate::azure_core::AzTokenCredential for $credential {
+            async fn get_token(
+                &self,
+                scopes: &[&str],
+                _options: ::std::option::Option<$crate::azure_core::AzTokenRequestOptions<'_>>,
+            ) -> ::azure_core::Result<$crate::azure_core::AzAccessToken> {
+                $crate::azure_core::forward(self, scopes, None).await
+            }
+        }
     };
 }
