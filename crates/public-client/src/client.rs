@@ -13,8 +13,8 @@ use entra_cache::{
     TokenCachePersistenceOptions, TokenWrite,
 };
 use entra_core::{
-    AccessTokenInfo, AuthenticationRecord, DEVELOPER_SIGN_ON_CLIENT_ID, Error, ErrorKind, Result,
-    TokenRequestOptions, validate_scopes, validate_tenant_id,
+    AccessToken, AccessTokenInfo, AuthenticationRecord, DEVELOPER_SIGN_ON_CLIENT_ID, Error,
+    ErrorKind, Result, TokenRequestOptions, validate_scopes, validate_tenant_id,
 };
 use entra_msal_lite::{
     AZURE_AUTHORITY_HOST, Account, Authority, AuthorityHost, AuthorityOptions, EndpointResolver,
@@ -401,6 +401,71 @@ impl PublicClient {
         }
     }
 
+    /// `get_token` of a credential: as [`get_token_info`](Self::get_token_info), without the
+    /// token type and `refresh_on`. A ready token in the front map is served with one lookup
+    /// and nothing copied but the token's reference count and its expiry.
+    ///
+    /// # Errors
+    /// As [`get_token_info`](Self::get_token_info).
+    pub async fn get_token(
+        &self,
+        method: &str,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+        step: &dyn InteractiveStep,
+    ) -> Result<AccessToken> {
+        if let Some(hit) = self.front_hit(scopes, options.as_ref(), |info| {
+            AccessToken::new(info.token.clone(), info.expires_on)
+        }) {
+            return Ok(hit);
+        }
+        self.get_token_info(method, scopes, options, step)
+            .await
+            .map(Into::into)
+    }
+
+    /// The front map's answer for a request, read with `read`. No check runs first: only
+    /// requests that passed every check (scopes, tenant) are ever inserted, under exactly
+    /// these scope strings, so a request that would fail a check finds nothing here and takes
+    /// the slow path, which reports it.
+    fn front_hit<T>(
+        &self,
+        scopes: &[&str],
+        options: Option<&TokenRequestOptions>,
+        read: impl FnOnce(&AccessTokenInfo) -> T,
+    ) -> Option<T> {
+        let (tenant, cae) = match options {
+            None => (self.tenant_id.as_str(), false),
+            Some(o) if o.claims.as_deref().is_some_and(|c| !c.is_empty()) => return None,
+            Some(o) => {
+                let requested = o.tenant_id.as_deref();
+                let disabled = requested.is_some_and(|t| !t.eq_ignore_ascii_case(&self.tenant_id))
+                    && multitenant_disabled_by_env();
+                let tenant = resolve_tenant(
+                    &self.tenant_id,
+                    requested,
+                    &self.additionally_allowed_tenants,
+                    disabled,
+                )
+                .ok()?;
+                (tenant, o.enable_cae)
+            }
+        };
+        let hit = self
+            .front
+            .get_with(scopes, tenant, cae, OffsetDateTime::now_utc(), read)?;
+        // The hot path: no span, one TRACE event (a few ns when TRACE is off).
+        tracing::trace!(
+            scopes = ?scopes,
+            tenant,
+            cae,
+            outcome = Outcome::Hit.as_str(),
+            source = "memory",
+            "get_token served from the in-memory token map"
+        );
+        Some(hit)
+    }
+
     /// `get_token` / `get_token_info` of a credential: the scope and tenant checks, the front
     /// map, then under single-flight the cache, the refresh token and, unless
     /// `disable_automatic_authentication`, `step`. `method` names the call in messages and
@@ -417,6 +482,9 @@ impl PublicClient {
         options: Option<TokenRequestOptions>,
         step: &dyn InteractiveStep,
     ) -> Result<AccessTokenInfo> {
+        if let Some(hit) = self.front_hit(scopes, options.as_ref(), Clone::clone) {
+            return Ok(hit);
+        }
         validate_scopes(method, scopes)?;
         // Before any cache: a reserved scope fails whether or not a token is cached.
         check_scopes(scopes)?;
@@ -433,22 +501,6 @@ impl PublicClient {
             &self.additionally_allowed_tenants,
             multitenant_disabled,
         )?;
-        if claims.is_none()
-            && let Some(hit) = self
-                .front
-                .get(scopes, tenant, cae, OffsetDateTime::now_utc())
-        {
-            // The hot path: no span, one TRACE event (a few ns when TRACE is off).
-            tracing::trace!(
-                scopes = ?scopes,
-                tenant,
-                cae,
-                outcome = Outcome::Hit.as_str(),
-                source = "memory",
-                "get_token served from the in-memory token map"
-            );
-            return Ok(hit);
-        }
         let key = FlightKey {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             tenant: tenant.to_owned(),

@@ -81,14 +81,16 @@ impl FrontCache {
         }
     }
 
-    /// The ready token for the key, if it is still fresh at `now`.
-    pub(crate) fn get(
+    /// `read` of the ready token for the key, if it is still fresh at `now` (so a caller can
+    /// take only what it needs, with no clone of the rest).
+    pub(crate) fn get_with<T>(
         &self,
         scopes: &[&str],
         tenant: &str,
         cae: bool,
         now: OffsetDateTime,
-    ) -> Option<AccessTokenInfo> {
+        read: impl FnOnce(&AccessTokenInfo) -> T,
+    ) -> Option<T> {
         let hash = key_hash(&self.hasher, scopes, tenant, cae);
         let map = self.map.load();
         let entries = map.get(&hash)?;
@@ -98,7 +100,18 @@ impl FrontCache {
                 && e.scopes.len() == scopes.len()
                 && e.scopes.iter().zip(scopes).all(|(a, b)| a == b)
         })?;
-        (now < entry.stale_at).then(|| entry.info.clone())
+        (now < entry.stale_at).then(|| read(&entry.info))
+    }
+
+    /// The ready token for the key, if it is still fresh at `now`.
+    pub(crate) fn get(
+        &self,
+        scopes: &[&str],
+        tenant: &str,
+        cae: bool,
+        now: OffsetDateTime,
+    ) -> Option<AccessTokenInfo> {
+        self.get_with(scopes, tenant, cae, now, Clone::clone)
     }
 
     /// Publishes a token for the key.

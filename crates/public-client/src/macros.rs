@@ -279,9 +279,8 @@ macro_rules! public_client_credential {
                 options: ::std::option::Option<$crate::__reexport::TokenRequestOptions>,
             ) -> $crate::__reexport::Result<$crate::__reexport::AccessToken> {
                 self.client
-                    .get_token_info("get_token", scopes, options, &self.step)
+                    .get_token("get_token", scopes, options, &self.step)
                     .await
-                    .map(::std::convert::Into::into)
                     .map_err($decorate)
             }
 
