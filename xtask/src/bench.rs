@@ -553,6 +553,7 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
     for _ in 0..PROCESS_RUNS {
         runs.push(run_example(&exe, &silent_args, &work)?);
     }
+    let custom = custom_authority_runs(&exe, &work)?;
     let _ = fs::remove_dir_all(&work);
 
     let wall: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
@@ -616,7 +617,68 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
     if let Some(r) = max_requests.filter(|r| *r != 0) {
         eprintln!("xtask bench: WARNING: a silent fresh process made {r} request(s); expected 0");
     }
+    let custom_wall: Vec<f64> = custom.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
+    let custom_token: Vec<f64> = custom.iter().filter_map(|r| r.token_ms).collect();
+    let custom_requests = custom.iter().filter_map(|r| r.requests).max();
+    out.push(Measurement::new(
+        "fresh process on a custom authority (https://localhost:PORT): requests made (max)",
+        custom_requests.map_or(f64::NAN, |r| r as f64),
+        "requests",
+        "must be 0: the authority is resolved only when a request is about to be sent",
+    ));
+    out.push(Measurement::new(
+        "fresh process on a custom authority: wall time (median)",
+        median(custom_wall),
+        "ms",
+        &format!("{} runs; includes starting the embedded mock", custom.len()),
+    ));
+    if !custom_token.is_empty() {
+        out.push(Measurement::new(
+            "fresh process on a custom authority: credential creation to token (median)",
+            median(custom_token),
+            "ms",
+            "inside the process, mock start excluded",
+        ));
+    }
+    if let Some(r) = custom_requests.filter(|r| *r != 0) {
+        eprintln!(
+            "xtask bench: WARNING: a silent fresh process on a custom authority made {r} request(s); expected 0"
+        );
+    }
     Ok(out)
+}
+
+/// A sign-in at a custom authority (the embedded mock on one fixed port, validated by instance
+/// discovery), then silent fresh processes with the record and the persistent cache.
+fn custom_authority_runs(exe: &Path, work: &Path) -> Result<Vec<ProcessStats>, String> {
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port for the custom authority: {e}"))?
+        .port()
+        .to_string();
+    let authority = format!("https://localhost:{port}");
+    let record = work.join("custom-record.json");
+    let record_arg = record.to_string_lossy().into_owned();
+    let args = [
+        "--mock",
+        "--mock-port",
+        &port,
+        "--authority",
+        &authority,
+        "--scope",
+        "https://graph.microsoft.com/.default",
+        "--cache-name",
+        "bench-custom",
+        "--allow-unencrypted-storage",
+        "--record",
+        &record_arg,
+    ];
+    run_example(exe, &args, work)?;
+    let mut silent_args = args.to_vec();
+    silent_args.push("--no-prompt");
+    (0..PROCESS_RUNS)
+        .map(|_| run_example(exe, &silent_args, work))
+        .collect()
 }
 
 #[cfg(test)]

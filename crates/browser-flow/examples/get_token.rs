@@ -69,6 +69,9 @@ TESTING:
     --mock                          run against an embedded mock Entra ID with a headless
                                     browser stand-in (no internet; login.microsoftonline.com
                                     resolves to the mock)
+    --mock-port PORT                the embedded mock listens on this port (default: any free one),
+                                    so later runs can reach it as the same --authority
+                                    https://localhost:PORT
     --mock-browser BEHAVIOR         what the stand-in does: sign-in (default), cancel,
                                     never-finish, cannot-open
     -h, --help                      print this help
@@ -104,6 +107,7 @@ struct Args {
     additionally_allowed_tenants: Vec<String>,
     mock: bool,
     mock_browser: Option<BrowserBehavior>,
+    mock_port: Option<u16>,
 }
 
 /// Parses the arguments (without the program name); `Ok(None)` means `--help`.
@@ -167,6 +171,12 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>> 
                 a.additionally_allowed_tenants.push(text(&mut parser)?);
             }
             Long("mock") => a.mock = true,
+            Long("mock-port") => {
+                let value = text(&mut parser)?;
+                a.mock_port = Some(value.parse().map_err(|_| {
+                    Error::invalid_argument(format!("--mock-port {value:?} is not a port number"))
+                })?);
+            }
             Long("mock-browser") => {
                 let value = text(&mut parser)?;
                 a.mock_browser = Some(match value.as_str() {
@@ -193,6 +203,11 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>> 
     if a.allow_unencrypted_storage && a.cache_name.is_none() {
         return Err(Error::invalid_argument(
             "--allow-unencrypted-storage only applies to a persistent cache: add --cache-name NAME",
+        ));
+    }
+    if a.mock_port.is_some() && !a.mock {
+        return Err(Error::invalid_argument(
+            "--mock-port only applies with --mock",
         ));
     }
     if a.mock_browser.is_some() && !a.mock {
@@ -390,7 +405,11 @@ struct RunStats {
 
 async fn run(args: &Args, stats: &mut RunStats) -> Result<AccessTokenInfo> {
     let mock = if args.mock {
-        let mock = MockEntra::start().await.map_err(|e| {
+        let mut builder = MockEntra::builder();
+        if let Some(port) = args.mock_port {
+            builder = builder.port(port);
+        }
+        let mock = builder.start().await.map_err(|e| {
             Error::credential_unavailable("could not start the mock identity provider")
                 .with_source(e)
         })?;

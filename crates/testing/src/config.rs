@@ -218,6 +218,7 @@ impl Default for Settings {
 #[must_use]
 pub struct MockEntraBuilder {
     pub(crate) https: bool,
+    pub(crate) port: u16,
     pub(crate) hosts: Vec<String>,
     pub(crate) settings: Settings,
     pub(crate) faults: Vec<(Endpoint, Fault, FaultTimes)>,
@@ -227,6 +228,7 @@ impl Default for MockEntraBuilder {
     fn default() -> Self {
         Self {
             https: true,
+            port: 0,
             hosts: DEFAULT_ENTRA_HOSTS
                 .iter()
                 .map(|h| (*h).to_owned())
@@ -362,6 +364,13 @@ impl MockEntraBuilder {
     /// The polling `interval` device codes name (default 5 seconds, as Entra).
     pub fn device_code_interval(mut self, interval: Duration) -> Self {
         self.settings.device_code_interval = interval;
+        self
+    }
+
+    /// Listens on this port of 127.0.0.1 instead of one the OS chooses (0), e.g. so that
+    /// processes started one after another reach the "same" custom authority.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
         self
     }
 

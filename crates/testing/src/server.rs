@@ -169,6 +169,7 @@ impl MockEntra {
         crate::install_crypto_providers();
         let MockEntraBuilder {
             https,
+            port,
             hosts,
             mut settings,
             faults,
@@ -190,7 +191,7 @@ impl MockEntra {
         }
         settings.default_user = 0;
 
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .await
             .map_err(MockError::Bind)?;
         let addr = listener.local_addr().map_err(MockError::Bind)?;
