@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use entra_core::TokenCredential;
 use entra_testing::{Endpoint, MockEntra};
 use support::GRAPH;
 use tokio::runtime::Runtime;

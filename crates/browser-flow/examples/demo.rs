@@ -14,9 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entra_browser_flow::{
     InteractiveBrowserCredential, InteractiveBrowserCredentialOptions, TokenCachePersistenceOptions,
 };
-use entra_core::{
-    AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Result, TokenCredential,
-};
+use entra_core::{AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Result};
 use entra_testing::{Endpoint, HeadlessBrowser, MockEntra, RecordedRequest};
 use time::OffsetDateTime;
 

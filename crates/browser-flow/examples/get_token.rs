@@ -22,7 +22,7 @@ use entra_browser_flow::{
 };
 use entra_core::{
     AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error, ErrorKind,
-    Result, Secret, TokenCredential, TokenRequestOptions,
+    Result, Secret, TokenRequestOptions,
 };
 use entra_testing::{BrowserBehavior, Endpoint, HeadlessBrowser, MockEntra, RecordedRequest};
 

@@ -17,7 +17,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
-use entra_core::TokenCredential;
 use entra_testing::{Endpoint, MockEntra};
 
 use support::chromium::{Chromium, find_chromium, session_members};

@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
 use entra_cache::MemoryBackend;
-use entra_core::TokenCredential;
 use entra_testing::{Endpoint, Fault, FaultTimes, HeadlessBrowser, MockEntra, TestUser};
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use entra_core::{Error, TokenCredential};
+use entra_core::Error;
 use entra_device_code::{
     DeviceCodeCredential, DeviceCodeCredentialOptions, DeviceCodeInfo, PollTimer,
 };

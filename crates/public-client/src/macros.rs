@@ -189,7 +189,8 @@ macro_rules! public_client_option_setters {
 
 /// Expands to the methods a public-client credential forwards to its
 /// [`PublicClient`](crate::PublicClient): `authentication_record`, `authenticate`, `close`,
-/// and `entra_core::TokenCredential` (`get_token`, `get_token_info`). The credential type has a
+/// inherent `get_token` and `get_token_info` (no boxed future; unambiguous next to
+/// azure_core's trait), and `entra_core::TokenCredential` forwarding to them. The credential type has a
 /// field `client: PublicClient` and a field `step` holding its
 /// [`InteractiveStep`](crate::InteractiveStep); every error passes through `$decorate` (which
 /// adds the credential's name and help links).
@@ -269,11 +270,18 @@ macro_rules! public_client_credential {
             pub fn close(&self) {
                 self.client.close();
             }
-        }
 
-        #[$crate::__reexport::async_trait]
-        impl $crate::__reexport::TokenCredential for $credential {
-            async fn get_token(
+            /// Gets an access token for `scopes`: from memory, the token cache or a refresh
+            /// token when possible, else through the credential's interactive step (unless
+            /// `disable_automatic_authentication`). The same call as
+            /// `entra_core::TokenCredential::get_token`, as an inherent method: no boxed future,
+            /// and unambiguous when azure_core's `TokenCredential` is in scope too.
+            ///
+            /// # Errors
+            /// `InvalidArgument` for bad or reserved scopes; `AuthenticationRequired` when
+            /// interaction is needed but disabled; the sign-in's, the cache's and the
+            /// authority's errors otherwise.
+            pub async fn get_token(
                 &self,
                 scopes: &[&str],
                 options: ::std::option::Option<$crate::__reexport::TokenRequestOptions>,
@@ -284,7 +292,11 @@ macro_rules! public_client_credential {
                     .map_err($decorate)
             }
 
-            async fn get_token_info(
+            /// As `get_token`, with the token type and `refresh_on`.
+            ///
+            /// # Errors
+            /// As `get_token`.
+            pub async fn get_token_info(
                 &self,
                 scopes: &[&str],
                 options: ::std::option::Option<$crate::__reexport::TokenRequestOptions>,
@@ -293,6 +305,25 @@ macro_rules! public_client_credential {
                     .get_token_info("get_token_info", scopes, options, &self.step)
                     .await
                     .map_err($decorate)
+            }
+        }
+
+        #[$crate::__reexport::async_trait]
+        impl $crate::__reexport::TokenCredential for $credential {
+            async fn get_token(
+                &self,
+                scopes: &[&str],
+                options: ::std::option::Option<$crate::__reexport::TokenRequestOptions>,
+            ) -> $crate::__reexport::Result<$crate::__reexport::AccessToken> {
+                <$credential>::get_token(self, scopes, options).await
+            }
+
+            async fn get_token_info(
+                &self,
+                scopes: &[&str],
+                options: ::std::option::Option<$crate::__reexport::TokenRequestOptions>,
+            ) -> $crate::__reexport::Result<$crate::__reexport::AccessTokenInfo> {
+                <$credential>::get_token_info(self, scopes, options).await
             }
         }
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use entra_browser_flow::{InteractiveBrowserCredential, LoopbackError};
 use entra_cache::{BoxError, FileBackend, KeyStore};
-use entra_core::{BrowserOpenError, BrowserOpener, Error, TokenCredential, TokenRequestOptions};
+use entra_core::{BrowserOpenError, BrowserOpener, Error, TokenRequestOptions};
 use entra_testing::{
     DEFAULT_TENANT_ID, DEFAULT_USERNAME, Endpoint, HeadlessBrowser, MockEntra, TestTenant, TestUser,
 };

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use entra_core::{TokenCredential, TokenRequestOptions};
+use entra_core::TokenRequestOptions;
 use entra_testing::{BrowserBehavior, Endpoint};
 
 use crate::common::{Env, OTHER_SCOPE, SCOPE, port_released, redirect_uri_of};

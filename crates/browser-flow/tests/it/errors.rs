@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
-use entra_core::TokenCredential;
 use entra_testing::{AuthorizeRefusal, BrowserBehavior, Endpoint, HeadlessBrowser};
 
 use crate::common::{Env, SCOPE, port_released, redirect_uri_of};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use entra_browser_flow::InteractiveBrowserCredential;
-use entra_core::{BrowserOpenError, BrowserOpener, TokenCredential};
+use entra_core::{BrowserOpenError, BrowserOpener};
 use entra_testing::{Endpoint, HeadlessBrowser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use entra_core::{DEVELOPER_SIGN_ON_CLIENT_ID, TokenCredential};
+use entra_core::DEVELOPER_SIGN_ON_CLIENT_ID;
 use entra_testing::Endpoint;
 
 use entra_browser_flow::InteractiveBrowserCredential;

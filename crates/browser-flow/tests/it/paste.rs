@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use entra_browser_flow::{InteractiveBrowserCredential, PasteError, PasteRedirect, ResponseMode};
-use entra_core::{BrowserOpenError, Secret, TokenCredential};
+use entra_core::{BrowserOpenError, Secret};
 use entra_testing::{AuthorizeRefusal, DEFAULT_USERNAME, Endpoint, HeadlessBrowser, MockEntra};
 
 use crate::common::{Env, SCOPE};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
 use entra_cache::{BoxError, FileBackend, KeyStore};
-use entra_core::{AuthenticationRecord, TokenCredential};
+use entra_core::AuthenticationRecord;
 
 use crate::common::{Env, SCOPE};
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use entra_browser_flow::{InteractiveBrowserCredential, ResponseMode};
-use entra_core::{TokenCredential, TokenRequestOptions};
+use entra_core::TokenRequestOptions;
 use entra_testing::{DEFAULT_TENANT_ID, DEFAULT_USERNAME, Endpoint, HeadlessBrowser};
 
 use crate::common::{Env, OTHER_SCOPE, SCOPE, opened_param, redirect_uri_of};

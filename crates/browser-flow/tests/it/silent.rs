@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use entra_browser_flow::InteractiveBrowserCredential;
-use entra_core::{TokenCredential, TokenRequestOptions};
+use entra_core::TokenRequestOptions;
 use entra_testing::{Endpoint, Fault};
 
 use crate::common::{Env, SCOPE, opened_param};

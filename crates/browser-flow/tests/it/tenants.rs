@@ -1,7 +1,7 @@
 //! Per-request tenants, as Python's `resolve_tenant`.
 
 use entra_browser_flow::InteractiveBrowserCredential;
-use entra_core::{TokenCredential, TokenRequestOptions};
+use entra_core::TokenRequestOptions;
 use entra_testing::{DEFAULT_TENANT_ID, Endpoint};
 
 use crate::common::{Env, SCOPE};
