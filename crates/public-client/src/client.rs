@@ -414,8 +414,8 @@ impl PublicClient {
         options: Option<TokenRequestOptions>,
         step: &dyn InteractiveStep,
     ) -> Result<AccessToken> {
-        if let Some(hit) = self.front_hit(scopes, options.as_ref(), |info| {
-            AccessToken::new(info.token.clone(), info.expires_on)
+        if let Some(hit) = self.front_hit(scopes, options.as_ref(), |front, tenant, cae, now| {
+            front.get_token(scopes, tenant, cae, now)
         }) {
             return Ok(hit);
         }
@@ -432,7 +432,7 @@ impl PublicClient {
         &self,
         scopes: &[&str],
         options: Option<&TokenRequestOptions>,
-        read: impl FnOnce(&AccessTokenInfo) -> T,
+        read: impl FnOnce(&FrontCache, &str, bool, OffsetDateTime) -> Option<T>,
     ) -> Option<T> {
         let (tenant, cae) = match options {
             None => (self.tenant_id.as_str(), false),
@@ -451,9 +451,7 @@ impl PublicClient {
                 (tenant, o.enable_cae)
             }
         };
-        let hit = self
-            .front
-            .get_with(scopes, tenant, cae, OffsetDateTime::now_utc(), read)?;
+        let hit = read(&self.front, tenant, cae, OffsetDateTime::now_utc())?;
         // The hot path: no span, one TRACE event (a few ns when TRACE is off).
         tracing::trace!(
             scopes = ?scopes,
@@ -482,7 +480,9 @@ impl PublicClient {
         options: Option<TokenRequestOptions>,
         step: &dyn InteractiveStep,
     ) -> Result<AccessTokenInfo> {
-        if let Some(hit) = self.front_hit(scopes, options.as_ref(), Clone::clone) {
+        if let Some(hit) = self.front_hit(scopes, options.as_ref(), |front, tenant, cae, now| {
+            front.get(scopes, tenant, cae, now)
+        }) {
             return Ok(hit);
         }
         validate_scopes(method, scopes)?;

@@ -9,13 +9,14 @@
 //! caller runs it, the others wait for it and take its result, so 100 concurrent callers cause
 //! at most one refresh request and at most one browser prompt. Other keys are not blocked.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use arc_swap::ArcSwap;
-use entra_core::{AccessTokenInfo, Error, ErrorKind, Reason, Result};
+use entra_core::{AccessToken, AccessTokenInfo, Error, ErrorKind, Reason, Result, Secret};
 use time::{Duration, OffsetDateTime};
 
 /// A cached access token counts as expired this long before `expires_on` (MSAL's rule).
@@ -40,6 +41,38 @@ type FrontMap = HashMap<u64, Vec<Arc<FrontEntry>>>;
 pub(crate) struct FrontCache {
     map: ArcSwap<FrontMap>,
     hasher: RandomState,
+    /// Tells this cache's entries apart from other caches' in the per-thread memo.
+    id: u64,
+}
+
+/// The source of [`FrontCache`] ids.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The last token this thread was served, with its own copy of the token: a hit on the same
+/// key touches no memory other threads write (the reference count of a shared token would
+/// bounce between cores), and needs no hash.
+struct Memo {
+    cache: u64,
+    /// The map version the entry was read from: the memo is valid only while that version is
+    /// the current one (any insert or clear publishes a new one). Weak: keeps the allocation
+    /// from being reused, not the tokens in it.
+    map: Weak<FrontMap>,
+    entry: Arc<FrontEntry>,
+    /// This thread's copy of the entry's token.
+    token: Secret,
+}
+
+thread_local! {
+    static MEMO: RefCell<Option<Memo>> = const { RefCell::new(None) };
+}
+
+impl FrontEntry {
+    fn is_for<S: AsRef<str>>(&self, scopes: &[S], tenant: &str, cae: bool) -> bool {
+        self.cae == cae
+            && *self.tenant == *tenant
+            && self.scopes.len() == scopes.len()
+            && self.scopes.iter().zip(scopes).all(|(a, b)| a == b.as_ref())
+    }
 }
 
 impl std::fmt::Debug for FrontCache {
@@ -78,7 +111,57 @@ impl FrontCache {
         Self {
             map: ArcSwap::from_pointee(HashMap::new()),
             hasher: RandomState::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// The ready token for the key as an [`AccessToken`], if it is still fresh at `now`: the
+    /// hot path of `get_token`. A repeated hit on one thread is served from that thread's memo
+    /// (its own copy of the token), so threads serving the same token do not contend.
+    pub(crate) fn get_token(
+        &self,
+        scopes: &[&str],
+        tenant: &str,
+        cae: bool,
+        now: OffsetDateTime,
+    ) -> Option<AccessToken> {
+        let map = self.map.load();
+        let current = Arc::as_ptr(&*map);
+        let memo = MEMO.with(|memo| {
+            let memo = memo.try_borrow().ok()?;
+            let m = memo.as_ref()?;
+            (m.cache == self.id
+                && std::ptr::eq(m.map.as_ptr(), current)
+                && m.entry.is_for(scopes, tenant, cae))
+            .then(|| {
+                (now < m.entry.stale_at)
+                    .then(|| AccessToken::new(m.token.clone(), m.entry.info.expires_on))
+            })
+        });
+        if let Some(answer) = memo {
+            return answer;
+        }
+        let hash = key_hash(&self.hasher, scopes, tenant, cae);
+        let entry = map
+            .get(&hash)?
+            .iter()
+            .find(|e| e.is_for(scopes, tenant, cae))?;
+        if now >= entry.stale_at {
+            return None;
+        }
+        let token = Secret::new(entry.info.token.secret());
+        let answer = AccessToken::new(token.clone(), entry.info.expires_on);
+        MEMO.with(|memo| {
+            if let Ok(mut memo) = memo.try_borrow_mut() {
+                *memo = Some(Memo {
+                    cache: self.id,
+                    map: Arc::downgrade(&*map),
+                    entry: Arc::clone(entry),
+                    token,
+                });
+            }
+        });
+        Some(answer)
     }
 
     /// `read` of the ready token for the key, if it is still fresh at `now` (so a caller can
@@ -94,12 +177,7 @@ impl FrontCache {
         let hash = key_hash(&self.hasher, scopes, tenant, cae);
         let map = self.map.load();
         let entries = map.get(&hash)?;
-        let entry = entries.iter().find(|e| {
-            e.cae == cae
-                && *e.tenant == *tenant
-                && e.scopes.len() == scopes.len()
-                && e.scopes.iter().zip(scopes).all(|(a, b)| a == b)
-        })?;
+        let entry = entries.iter().find(|e| e.is_for(scopes, tenant, cae))?;
         (now < entry.stale_at).then(|| read(&entry.info))
     }
 
@@ -138,12 +216,7 @@ impl FrontCache {
                 }
             }
             let bucket = new.entry(hash).or_default();
-            bucket.retain(|e| {
-                !(e.cae == cae
-                    && *e.tenant == *tenant
-                    && e.scopes.len() == scopes.len()
-                    && e.scopes.iter().zip(scopes).all(|(a, b)| a == b))
-            });
+            bucket.retain(|e| !e.is_for(scopes, tenant, cae));
             bucket.push(Arc::clone(&entry));
             new
         });
@@ -315,6 +388,54 @@ mod tests {
         );
         front.clear();
         assert!(front.get(&["a", "b"], "t", false, now).is_none());
+    }
+
+    #[test]
+    fn the_per_thread_memo_never_outlives_a_change_of_the_map() {
+        let front = FrontCache::new();
+        let other = FrontCache::new();
+        let now = OffsetDateTime::now_utc();
+        front.insert(&["a"], "t", false, &info("first", 3600));
+        other.insert(&["a"], "t", false, &info("other", 3600));
+        // A miss fills the memo, a hit reads it; another cache's memo never answers.
+        for _ in 0..2 {
+            assert_eq!(
+                front
+                    .get_token(&["a"], "t", false, now)
+                    .unwrap()
+                    .token
+                    .secret(),
+                "first"
+            );
+            assert_eq!(
+                other
+                    .get_token(&["a"], "t", false, now)
+                    .unwrap()
+                    .token
+                    .secret(),
+                "other"
+            );
+        }
+        assert!(front.get_token(&["a"], "u", false, now).is_none());
+        assert!(front.get_token(&["a"], "t", true, now).is_none());
+        // A new token for the key replaces the remembered one at once.
+        front.insert(&["a"], "t", false, &info("second", 3600));
+        assert_eq!(
+            front
+                .get_token(&["a"], "t", false, now)
+                .unwrap()
+                .token
+                .secret(),
+            "second"
+        );
+        // So does forgetting everything (sign-out, another user, close).
+        front.clear();
+        assert!(front.get_token(&["a"], "t", false, now).is_none());
+        // And a remembered token past its refresh point is not served.
+        front.insert(&["b"], "t", false, &info("aging", 3600));
+        assert!(front.get_token(&["b"], "t", false, now).is_some());
+        let later = now + Duration::minutes(56);
+        assert!(front.get_token(&["b"], "t", false, later).is_none());
     }
 
     #[test]
