@@ -432,7 +432,7 @@ impl PublicClient {
         &self,
         scopes: &[&str],
         options: Option<&TokenRequestOptions>,
-        read: impl FnOnce(&FrontCache, &str, bool, OffsetDateTime) -> Option<T>,
+        read: impl FnOnce(&FrontCache, &str, bool, std::time::SystemTime) -> Option<T>,
     ) -> Option<T> {
         let (tenant, cae) = match options {
             None => (self.tenant_id.as_str(), false),
@@ -451,7 +451,7 @@ impl PublicClient {
                 (tenant, o.enable_cae)
             }
         };
-        let hit = read(&self.front, tenant, cae, OffsetDateTime::now_utc())?;
+        let hit = read(&self.front, tenant, cae, std::time::SystemTime::now())?;
         // The hot path: no span, one TRACE event (a few ns when TRACE is off).
         tracing::trace!(
             scopes = ?scopes,
@@ -481,7 +481,7 @@ impl PublicClient {
         step: &dyn InteractiveStep,
     ) -> Result<AccessTokenInfo> {
         if let Some(hit) = self.front_hit(scopes, options.as_ref(), |front, tenant, cae, now| {
-            front.get(scopes, tenant, cae, now)
+            front.get(scopes, tenant, cae, OffsetDateTime::from(now))
         }) {
             return Ok(hit);
         }

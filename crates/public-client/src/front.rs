@@ -13,7 +13,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use entra_core::{AccessToken, AccessTokenInfo, Error, ErrorKind, Reason, Result, Secret};
@@ -33,6 +34,8 @@ struct FrontEntry {
     /// The first instant the entry must not be served from the front: the expiry buffer or
     /// `refresh_on`, whichever comes first.
     stale_at: OffsetDateTime,
+    /// `stale_at` on the system clock, for the hot path's comparison.
+    stale_at_system: SystemTime,
 }
 
 type FrontMap = HashMap<u64, Vec<Arc<FrontEntry>>>;
@@ -40,6 +43,9 @@ type FrontMap = HashMap<u64, Vec<Arc<FrontEntry>>>;
 /// Ready tokens by (scopes, tenant, CAE).
 pub(crate) struct FrontCache {
     map: ArcSwap<FrontMap>,
+    /// Bumped after every change of `map`: a per-thread memo taken at version `v` is valid
+    /// while the version is still `v`.
+    version: AtomicU64,
     hasher: RandomState,
     /// Tells this cache's entries apart from other caches' in the per-thread memo.
     id: u64,
@@ -53,10 +59,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// bounce between cores), and needs no hash.
 struct Memo {
     cache: u64,
-    /// The map version the entry was read from: the memo is valid only while that version is
-    /// the current one (any insert or clear publishes a new one). Weak: keeps the allocation
-    /// from being reused, not the tokens in it.
-    map: Weak<FrontMap>,
+    /// The cache's version when the entry was read (read before the map): the memo is valid
+    /// only while the version is unchanged (any insert or clear bumps it).
+    version: u64,
     entry: Arc<FrontEntry>,
     /// This thread's copy of the entry's token.
     token: Secret,
@@ -110,6 +115,7 @@ impl FrontCache {
     pub(crate) fn new() -> Self {
         Self {
             map: ArcSwap::from_pointee(HashMap::new()),
+            version: AtomicU64::new(0),
             hasher: RandomState::new(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
@@ -123,30 +129,28 @@ impl FrontCache {
         scopes: &[&str],
         tenant: &str,
         cae: bool,
-        now: OffsetDateTime,
+        now: SystemTime,
     ) -> Option<AccessToken> {
-        let map = self.map.load();
-        let current = Arc::as_ptr(&*map);
+        let version = self.version.load(Ordering::Acquire);
         let memo = MEMO.with(|memo| {
             let memo = memo.try_borrow().ok()?;
             let m = memo.as_ref()?;
-            (m.cache == self.id
-                && std::ptr::eq(m.map.as_ptr(), current)
-                && m.entry.is_for(scopes, tenant, cae))
-            .then(|| {
-                (now < m.entry.stale_at)
-                    .then(|| AccessToken::new(m.token.clone(), m.entry.info.expires_on))
-            })
+            (m.cache == self.id && m.version == version && m.entry.is_for(scopes, tenant, cae))
+                .then(|| {
+                    (now < m.entry.stale_at_system)
+                        .then(|| AccessToken::new(m.token.clone(), m.entry.info.expires_on))
+                })
         });
         if let Some(answer) = memo {
             return answer;
         }
+        let map = self.map.load();
         let hash = key_hash(&self.hasher, scopes, tenant, cae);
         let entry = map
             .get(&hash)?
             .iter()
             .find(|e| e.is_for(scopes, tenant, cae))?;
-        if now >= entry.stale_at {
+        if now >= entry.stale_at_system {
             return None;
         }
         let token = Secret::new(entry.info.token.secret());
@@ -155,7 +159,7 @@ impl FrontCache {
             if let Ok(mut memo) = memo.try_borrow_mut() {
                 *memo = Some(Memo {
                     cache: self.id,
-                    map: Arc::downgrade(&*map),
+                    version,
                     entry: Arc::clone(entry),
                     token,
                 });
@@ -201,6 +205,7 @@ impl FrontCache {
             cae,
             info: info.clone(),
             stale_at: stale_at(info),
+            stale_at_system: SystemTime::from(stale_at(info)),
         });
         self.map.rcu(|old| {
             let mut new: FrontMap = (**old).clone();
@@ -220,11 +225,13 @@ impl FrontCache {
             bucket.push(Arc::clone(&entry));
             new
         });
+        self.version.fetch_add(1, Ordering::Release);
     }
 
     /// Forgets every token (a different user signed in, or the credential was closed).
     pub(crate) fn clear(&self) {
         self.map.store(Arc::new(HashMap::new()));
+        self.version.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -394,7 +401,7 @@ mod tests {
     fn the_per_thread_memo_never_outlives_a_change_of_the_map() {
         let front = FrontCache::new();
         let other = FrontCache::new();
-        let now = OffsetDateTime::now_utc();
+        let now = SystemTime::now();
         front.insert(&["a"], "t", false, &info("first", 3600));
         other.insert(&["a"], "t", false, &info("other", 3600));
         // A miss fills the memo, a hit reads it; another cache's memo never answers.
@@ -434,7 +441,7 @@ mod tests {
         // And a remembered token past its refresh point is not served.
         front.insert(&["b"], "t", false, &info("aging", 3600));
         assert!(front.get_token(&["b"], "t", false, now).is_some());
-        let later = now + Duration::minutes(56);
+        let later = now + std::time::Duration::from_secs(56 * 60);
         assert!(front.get_token(&["b"], "t", false, later).is_none());
     }
 
