@@ -118,7 +118,27 @@ pub struct AuthorizeParams {
     login_hint: Option<String>,
     domain_hint: Option<String>,
     claims: Option<String>,
+    extra_query: Vec<(String, String)>,
 }
+
+/// Query parameters the authorize URL sets itself; [`AuthorizeParams::with_extra_query`]
+/// refuses to add them a second time.
+const OWN_QUERY: [&str; 14] = [
+    "client_id",
+    "response_type",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "response_mode",
+    "client_info",
+    "login_hint",
+    "domain_hint",
+    "claims",
+];
 
 impl AuthorizeParams {
     /// Parameters with Python's defaults: `prompt=select_account`, `response_mode=form_post`.
@@ -136,7 +156,22 @@ impl AuthorizeParams {
             login_hint: None,
             domain_hint: None,
             claims: None,
+            extra_query: Vec::new(),
         }
+    }
+
+    /// Adds a query parameter to the authorize URL (a parameter this library does not know,
+    /// e.g. `msafed` or a B2C policy's own). A name the URL already sets, or
+    /// `X-AnchorMailbox`, is ignored rather than sent twice.
+    #[must_use]
+    pub fn with_extra_query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        let own = OWN_QUERY.iter().any(|o| o.eq_ignore_ascii_case(&name))
+            || name.eq_ignore_ascii_case("X-AnchorMailbox");
+        if !own {
+            self.extra_query.push((name, value.into()));
+        }
+        self
     }
 
     /// Sets `prompt` (`select_account`, `login`, `consent`, `none`, `create`), or none.
@@ -278,6 +313,9 @@ pub fn build_authorize_url(
         }
         if let Some(claims) = &params.claims {
             q.append_pair("claims", claims);
+        }
+        for (name, value) in &params.extra_query {
+            q.append_pair(name, value);
         }
     }
     Ok(AuthorizeUrl(url))
@@ -814,6 +852,26 @@ impl fmt::Debug for RefreshGrant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_query_parameters_are_added_but_never_replace_the_urls_own() {
+        let e = crate::Endpoints::known_cloud(
+            &crate::Authority::parse("https://login.microsoftonline.com/common").unwrap(),
+        )
+        .unwrap();
+        let params = AuthorizeParams::new("c", "http://localhost:8400", &["s"])
+            .with_extra_query("msafed", "0")
+            .with_extra_query("state", "attacker-chosen")
+            .with_extra_query("X-AnchorMailbox", "UPN:x");
+        let flow = AuthCodeFlow::new(&e, params).unwrap();
+        let url = flow.authorize_url();
+        assert_eq!(url.query_param("msafed").as_deref(), Some("0"));
+        assert_eq!(
+            url.query_param("state").as_deref(),
+            Some(flow.state().secret())
+        );
+        assert!(url.query_param("X-AnchorMailbox").is_none());
+    }
     use crate::authority::Authority;
 
     fn endpoints() -> Endpoints {
