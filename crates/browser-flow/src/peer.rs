@@ -47,8 +47,17 @@ pub(crate) fn peer_user(local: SocketAddr, peer: SocketAddr) -> PeerUser {
     match socket_owner(&text, peer, local) {
         Some(uid) if uid == me || uid == 0 => PeerUser::Allowed,
         Some(uid) => PeerUser::Other(uid),
-        // A loopback client's socket is always listed while it is connected: a missing line
-        // means the table was cut short or the connection is already gone.
+        // A table larger than the cap was cut short: nothing can be concluded (a machine with
+        // hundreds of thousands of sockets; a residual risk in ARCHITECTURE.md).
+        None if text.len() as u64 >= MAX_TABLE_BYTES => {
+            tracing::debug!(
+                table,
+                "the socket table is too large to read whole; the peer's user is unknown"
+            );
+            PeerUser::Unknown
+        }
+        // A loopback client's socket is listed while it is connected: a missing line means
+        // the connection is already gone.
         None => PeerUser::Other(u32::MAX),
     }
 }
