@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 use entra_browser_flow::{InteractiveBrowserCredential, LoopbackError};
-use entra_cache::{BoxError, FileBackend, KeyStore};
+use entra_cache::FileBackend;
 use entra_core::{BrowserOpenError, BrowserOpener, Error, TokenRequestOptions};
 use entra_testing::{
     DEFAULT_TENANT_ID, DEFAULT_USERNAME, Endpoint, HeadlessBrowser, MockEntra, TestTenant, TestUser,
@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::{Env, SCOPE};
+use crate::persistence::NoKeyring;
 
 const MALLORY: &str = "mallory@attacker.example";
 
@@ -92,16 +93,12 @@ where
 /// error, no code is ever redeemed, and the attacker's own sign-in has nowhere to go.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_address_opened_twice_stops_the_sign_in_and_no_code_is_redeemed() {
-    let mock = MockEntra::builder()
-        .user(TestUser::new(DEFAULT_USERNAME, DEFAULT_TENANT_ID))
-        .user(TestUser::new(MALLORY, DEFAULT_TENANT_ID))
-        .start()
-        .await
-        .unwrap();
-    let env = Env {
-        browser: HeadlessBrowser::new(&mock),
-        mock,
-    };
+    let env = Env::with(
+        MockEntra::builder()
+            .user(TestUser::new(DEFAULT_USERNAME, DEFAULT_TENANT_ID))
+            .user(TestUser::new(MALLORY, DEFAULT_TENANT_ID)),
+    )
+    .await;
     let stolen = Arc::new(Mutex::new(None::<String>));
     let seen = Arc::clone(&stolen);
     let credential = credential_with(&env, move |start: String| {
@@ -373,15 +370,7 @@ fn tid_of(token: &str) -> String {
 #[tokio::test]
 async fn a_guests_resource_tenant_token_never_answers_an_organizations_request() {
     let resource_tenant = TestTenant::random("fabrikam.onmicrosoft.com");
-    let mock = MockEntra::builder()
-        .tenant(resource_tenant.clone())
-        .start()
-        .await
-        .unwrap();
-    let env = Env {
-        browser: HeadlessBrowser::new(&mock),
-        mock,
-    };
+    let env = Env::with(MockEntra::builder().tenant(resource_tenant.clone())).await;
     let credential = InteractiveBrowserCredential::new(
         env.options()
             .with_tenant_id(resource_tenant.id())
@@ -441,19 +430,6 @@ async fn no_account_and_no_prompt_allowed_sends_nothing() {
     assert_eq!(err.scopes().unwrap(), [SCOPE]);
     assert_eq!(env.mock.total_requests(), 0);
     assert_eq!(env.browser.open_count(), 0);
-}
-
-/// A keyring that is never usable.
-#[derive(Debug)]
-struct NoKeyring;
-
-impl KeyStore for NoKeyring {
-    fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
-        Err("org.freedesktop.DBus.Error.ServiceUnknown".into())
-    }
-    fn set(&self, _name: &str, _key: &[u8]) -> Result<(), BoxError> {
-        Err("org.freedesktop.DBus.Error.ServiceUnknown".into())
-    }
 }
 
 /// Issue 11.13: without a usable keyring and without `allow_unencrypted_storage`, the error

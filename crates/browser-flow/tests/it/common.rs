@@ -17,7 +17,15 @@ pub(crate) struct Env {
 
 impl Env {
     pub(crate) async fn start() -> Self {
-        let mock = MockEntra::start().await.expect("mock starts");
+        Self::with_mock(MockEntra::start().await.expect("mock starts"))
+    }
+
+    /// An environment on a mock configured by the test.
+    pub(crate) async fn with(builder: entra_testing::MockEntraBuilder) -> Self {
+        Self::with_mock(builder.start().await.expect("mock starts"))
+    }
+
+    fn with_mock(mock: MockEntra) -> Self {
         let browser = HeadlessBrowser::new(&mock);
         Self { mock, browser }
     }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use entra_browser_flow::{InteractiveBrowserCredential, PasteError, PasteRedirect, ResponseMode};
 use entra_core::{BrowserOpenError, Secret};
-use entra_testing::{AuthorizeRefusal, DEFAULT_USERNAME, Endpoint, HeadlessBrowser, MockEntra};
+use entra_testing::{AuthorizeRefusal, DEFAULT_USERNAME, Endpoint, MockEntra};
 
 use crate::common::{Env, SCOPE};
 
@@ -118,15 +118,8 @@ async fn a_stale_or_foreign_address_is_refused_and_no_code_is_redeemed() {
 
 #[tokio::test]
 async fn an_error_address_is_entras_answer() {
-    let mock = MockEntra::builder()
-        .authorize_refusal(AuthorizeRefusal::AccessDenied)
-        .start()
-        .await
-        .unwrap();
-    let env = Env {
-        browser: HeadlessBrowser::new(&mock),
-        mock,
-    };
+    let env =
+        Env::with(MockEntra::builder().authorize_refusal(AuthorizeRefusal::AccessDenied)).await;
     let (credential, _) = credential(&env, |url| url);
     let err = credential.get_token(&[SCOPE], None).await.unwrap_err();
     assert_eq!(err.error_response().unwrap().error, "access_denied");

@@ -11,7 +11,7 @@ use crate::common::{Env, SCOPE};
 
 /// No OS keyring: the backend falls back to a plaintext file (allowed explicitly).
 #[derive(Debug)]
-struct NoKeyring;
+pub(crate) struct NoKeyring;
 
 impl KeyStore for NoKeyring {
     fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
