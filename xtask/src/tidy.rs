@@ -150,6 +150,50 @@ mod tests {
         }
     }
 
+    /// The repository paths a Markdown text names in backticks (`crates/...`, `xtask/...`),
+    /// with `{a,b}` alternatives expanded.
+    fn named_paths(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for quoted in text.split('`').skip(1).step_by(2) {
+            if !(quoted.starts_with("crates/") || quoted.starts_with("xtask/"))
+                || quoted.contains(' ')
+            {
+                continue;
+            }
+            match (quoted.find('{'), quoted.find('}')) {
+                (Some(open), Some(close)) if open < close => {
+                    let (head, rest) = quoted.split_at(open);
+                    let tail = &rest[close - open + 1..];
+                    for choice in rest[1..close - open].split(',') {
+                        out.push(format!("{head}{choice}{tail}"));
+                    }
+                }
+                _ => out.push(quoted.to_owned()),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_path_architecture_md_names_exists() {
+        let text = fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+        let paths = named_paths(&text);
+        assert!(paths.len() > 20, "found only {} paths", paths.len());
+        let missing: Vec<&String> = paths
+            .iter()
+            .filter(|p| !root().join(p.trim_end_matches('/')).exists())
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+        );
+        // The parser itself: alternatives are expanded, prose is skipped.
+        assert_eq!(
+            named_paths("`crates/a/{b,c}.rs` and `not/a/path` and `crates/x y`"),
+            ["crates/a/b.rs", "crates/a/c.rs"]
+        );
+    }
+
     #[test]
     fn layers_point_down_only() {
         // entra-core depends on no sibling; msal-lite, cache and testing only on entra-core;
