@@ -3,6 +3,7 @@
 //! share one fetch (single-flight). Errors are not cached.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -23,7 +24,24 @@ type Shared = Option<Result<Arc<Endpoints>>>;
 
 enum Slot {
     Ready(Arc<Endpoints>),
-    Pending(watch::Receiver<Shared>),
+    /// A fetch in flight, and how many callers wait for it besides the one fetching.
+    Pending(watch::Receiver<Shared>, Arc<AtomicUsize>),
+}
+
+/// Counts a waiter for as long as it lives.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 struct Inner {
@@ -141,17 +159,19 @@ impl EndpointResolver {
                         );
                         return Ok(Arc::clone(endpoints));
                     }
-                    Some(Slot::Pending(rx)) if rx.has_changed().is_ok() => Ok(rx.clone()),
+                    Some(Slot::Pending(rx, waiters)) if rx.has_changed().is_ok() => {
+                        Ok((rx.clone(), Waiting::new(waiters)))
+                    }
                     _ => {
                         let (tx, rx) = watch::channel(None);
-                        slots.insert(key.clone(), Slot::Pending(rx));
+                        slots.insert(key.clone(), Slot::Pending(rx, Arc::default()));
                         Err(tx)
                     }
                 }
             };
             match waiting {
                 Err(tx) => return self.lead(authority, key, tx).await,
-                Ok(mut rx) => {
+                Ok((mut rx, _waiting)) => {
                     if let Ok(shared) = rx.wait_for(Option::is_some).await
                         && let Some(result) = shared.clone()
                     {
@@ -160,6 +180,17 @@ impl EndpointResolver {
                     // The leader was cancelled: try again (possibly as the new leader).
                 }
             }
+        }
+    }
+
+    /// How many callers are waiting for a fetch of `authority`'s endpoints that another caller
+    /// is making (0 when none is in flight): for diagnostics, and for tests that must know
+    /// every caller has joined before the fetch answers.
+    #[must_use]
+    pub fn pending_waiters(&self, authority: &Authority) -> usize {
+        match self.inner.slots().get(&cache_key(authority)) {
+            Some(Slot::Pending(_, waiters)) => waiters.load(Ordering::SeqCst),
+            _ => 0,
         }
     }
 

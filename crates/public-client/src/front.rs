@@ -297,6 +297,8 @@ struct Slot {
 #[derive(Default)]
 struct Flight {
     published: AtomicU64,
+    /// Callers queued on `slot` (for tests that must know every caller has joined).
+    queued: AtomicU64,
     slot: tokio::sync::Mutex<Slot>,
 }
 
@@ -313,6 +315,16 @@ impl std::fmt::Debug for Flights {
 }
 
 impl Flights {
+    /// How many callers are queued behind an acquisition of `key` in progress.
+    #[cfg(test)]
+    fn queued(&self, key: &FlightKey) -> u64 {
+        self.map
+            .lock()
+            .ok()
+            .and_then(|map| map.get(key).map(|f| f.queued.load(Ordering::SeqCst)))
+            .unwrap_or(0)
+    }
+
     /// Runs `acquire` for `key` unless an acquisition for the same key finishes while this
     /// caller waits, in which case its result is returned instead.
     pub(crate) async fn run<F, Fut>(&self, key: FlightKey, acquire: F) -> Result<AccessTokenInfo>
@@ -327,7 +339,9 @@ impl Flights {
             Arc::clone(map.entry(key.clone()).or_default())
         };
         let seen = flight.published.load(Ordering::Acquire);
+        flight.queued.fetch_add(1, Ordering::SeqCst);
         let mut slot = flight.slot.lock().await;
+        flight.queued.fetch_sub(1, Ordering::SeqCst);
         if slot.generation > seen
             && let Some(last) = slot.last.clone()
         {
@@ -491,11 +505,11 @@ mod tests {
                     .await
             }));
         }
-        // Hold the first acquisition open while the others pile up at the gate.
-        while runs.load(Ordering::SeqCst) == 0 {
+        // Hold the first acquisition open until all the others are queued at the gate, so
+        // every one of them really takes the shared result.
+        while runs.load(Ordering::SeqCst) == 0 || flights.queued(&key) < 49 {
             tokio::task::yield_now().await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         release_tx.send(true).unwrap();
         for t in tasks {
             assert_eq!(t.await.unwrap().unwrap().token.secret(), "shared");

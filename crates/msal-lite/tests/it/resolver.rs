@@ -310,11 +310,13 @@ async fn concurrent_resolutions_share_one_fetch() {
     let authority = mock_authority(&server, "contoso", &options);
     let base = format!("{}/contoso", server.url());
     let body = oidc_document(&base, &format!("{base}/v2.0"));
+    // The server holds its answer until every other caller waits on the first fetch.
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
     let metadata = server
         .mock("GET", "/contoso/v2.0/.well-known/openid-configuration")
-        // A slow body keeps the first fetch in flight while the others arrive.
         .with_chunked_body(move |w| {
-            std::thread::sleep(Duration::from_millis(200));
+            let _ = gate.lock().unwrap().recv_timeout(Duration::from_secs(30));
             w.write_all(body.as_bytes())
         })
         .expect(1)
@@ -328,6 +330,10 @@ async fn concurrent_resolutions_share_one_fetch() {
             tokio::spawn(async move { resolver.resolve(&authority).await })
         })
         .collect();
+    while resolver.pending_waiters(&authority) < 7 {
+        tokio::task::yield_now().await;
+    }
+    release.send(()).unwrap();
     let mut results = Vec::new();
     for task in tasks {
         results.push(task.await.unwrap().unwrap());
@@ -362,7 +368,10 @@ async fn concurrent_failures_are_shared_then_retried() {
             tokio::spawn(async move { resolver.resolve(&authority).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Every caller but the one fetching waits on the fetch in flight: none can arrive late.
+    while resolver.pending_waiters(&authority) < 3 {
+        tokio::task::yield_now().await;
+    }
     release.send(()).unwrap();
     for task in tasks {
         let err = task.await.unwrap().unwrap_err();
