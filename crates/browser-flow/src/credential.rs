@@ -253,13 +253,7 @@ impl BrowserStep {
                             .with_source(e),
                     );
                 }
-                Err(_) => {
-                    return Err(Error::client_authentication(format!(
-                        "Timed out after waiting {} seconds for the user to authenticate",
-                        self.timeout.as_secs()
-                    ))
-                    .with_reason(Reason::Timeout));
-                }
+                Err(_) => return Err(entra_public_client::timed_out(self.timeout)),
             };
         let code = parse_pasted(&pasted, &redirect_uri, flow.state())?;
         redeem(ctx, &flow, code).await

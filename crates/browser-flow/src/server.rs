@@ -272,11 +272,7 @@ impl LoopbackServer {
                 biased;
                 Some(outcome) = rx.recv() => break outcome,
                 () = &mut deadline => {
-                    break Err(Error::client_authentication(format!(
-                        "Timed out after waiting {} seconds for the user to authenticate",
-                        seconds(timeout)
-                    ))
-                    .with_reason(Reason::Timeout));
+                    break Err(entra_public_client::timed_out(timeout));
                 }
                 accepted = accept_any(&first, second.as_ref()) => match accepted {
                     Ok(stream) => {
@@ -347,15 +343,6 @@ fn allowed_hosts(port: u16) -> Vec<String> {
         hosts.extend(names.iter().map(|n| (*n).to_owned()));
     }
     hosts
-}
-
-/// `300` for whole seconds, `0.25` otherwise.
-fn seconds(timeout: Duration) -> String {
-    if timeout.subsec_nanos() == 0 {
-        timeout.as_secs().to_string()
-    } else {
-        format!("{}", timeout.as_secs_f64())
-    }
 }
 
 async fn accept_any(first: &TcpListener, second: Option<&TcpListener>) -> io::Result<TcpStream> {
@@ -909,7 +896,10 @@ mod tests {
             "Timed out after waiting 0.05 seconds for the user to authenticate"
         );
         std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-        assert_eq!(seconds(Duration::from_secs(300)), "300");
+        assert_eq!(
+            entra_public_client::timed_out(Duration::from_secs(300)).message(),
+            "Timed out after waiting 300 seconds for the user to authenticate"
+        );
     }
 
     /// One junk request of kind `i % 10`; returns the status line's code, or 0 when the server

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use entra_core::{Error, Reason, Result};
+use entra_core::{Error, Result};
 use entra_msal_lite::{DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant, MsalError, device_code_request};
-use entra_public_client::{InteractiveStep, StepContext, StepOutcome};
+use entra_public_client::{InteractiveStep, StepContext, StepOutcome, timed_out};
 use time::OffsetDateTime;
 
 /// What the user needs to sign in on another device. It never holds the device code itself
@@ -92,15 +92,6 @@ impl DeviceCodeStep {
     }
 }
 
-/// `300` for whole seconds, `0.25` otherwise.
-fn seconds(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        d.as_secs().to_string()
-    } else {
-        format!("{}", d.as_secs_f64())
-    }
-}
-
 #[async_trait]
 impl InteractiveStep for DeviceCodeStep {
     async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
@@ -151,11 +142,7 @@ impl InteractiveStep for DeviceCodeStep {
             let elapsed = started.elapsed().max(waited);
             if elapsed + interval >= limit {
                 tracing::info!(polls, "device code sign-in timed out");
-                return Err(Error::client_authentication(format!(
-                    "Timed out after waiting {} seconds for the user to authenticate",
-                    seconds(limit)
-                ))
-                .with_reason(Reason::Timeout));
+                return Err(timed_out(limit));
             }
             self.timer.sleep(interval).await;
             waited += interval;

@@ -66,7 +66,7 @@ pub use client::PublicClient;
 #[doc(hidden)]
 pub use macros::__reexport;
 pub use options::PublicClientOptions;
-pub use step::{InteractiveStep, StepContext, StepOutcome};
+pub use step::{InteractiveStep, StepContext, StepOutcome, timed_out};
 pub use tenant::DISABLE_MULTITENANT_ENV;
 
 #[cfg(doctest)]

@@ -2,7 +2,9 @@
 //! ...) when the silent path cannot serve a request.
 
 use async_trait::async_trait;
-use entra_core::{Result, Secret};
+use std::time::Duration;
+
+use entra_core::{Error, Reason, Result, Secret};
 use entra_msal_lite::{Endpoints, TokenClient, TokenResponse};
 
 /// What the shared layer hands an [`InteractiveStep`]: everything needed to run one grant
@@ -23,6 +25,22 @@ pub struct StepContext<'a> {
     pub client: &'a TokenClient,
     /// Whether personal data may appear in logs (`enable_support_logging`).
     pub support_logging: bool,
+}
+
+/// The error of an interactive step whose user did not finish within `waited`:
+/// `ClientAuthentication`, [`Reason::Timeout`], Python's message ("Timed out after waiting 300
+/// seconds for the user to authenticate"; fractions of a second shown as such).
+#[must_use]
+pub fn timed_out(waited: Duration) -> Error {
+    let seconds = if waited.subsec_nanos() == 0 {
+        waited.as_secs().to_string()
+    } else {
+        format!("{}", waited.as_secs_f64())
+    };
+    Error::client_authentication(format!(
+        "Timed out after waiting {seconds} seconds for the user to authenticate"
+    ))
+    .with_reason(Reason::Timeout)
 }
 
 /// What an interactive step produced: the token endpoint's answer to its grant.
