@@ -33,9 +33,7 @@ struct FrontEntry {
     info: AccessTokenInfo,
     /// The first instant the entry must not be served from the front: the expiry buffer or
     /// `refresh_on`, whichever comes first.
-    stale_at: OffsetDateTime,
-    /// `stale_at` on the system clock, for the hot path's comparison.
-    stale_at_system: SystemTime,
+    stale_at: SystemTime,
 }
 
 type FrontMap = HashMap<u64, Vec<Arc<FrontEntry>>>;
@@ -137,7 +135,7 @@ impl FrontCache {
             let m = memo.as_ref()?;
             (m.cache == self.id && m.version == version && m.entry.is_for(scopes, tenant, cae))
                 .then(|| {
-                    (now < m.entry.stale_at_system)
+                    (now < m.entry.stale_at)
                         .then(|| AccessToken::new(m.token.clone(), m.entry.info.expires_on))
                 })
         });
@@ -145,12 +143,8 @@ impl FrontCache {
             return answer;
         }
         let map = self.map.load();
-        let hash = key_hash(&self.hasher, scopes, tenant, cae);
-        let entry = map
-            .get(&hash)?
-            .iter()
-            .find(|e| e.is_for(scopes, tenant, cae))?;
-        if now >= entry.stale_at_system {
+        let entry = self.find(&map, scopes, tenant, cae)?;
+        if now >= entry.stale_at {
             return None;
         }
         let token = Secret::new(entry.info.token.secret());
@@ -178,11 +172,22 @@ impl FrontCache {
         now: OffsetDateTime,
         read: impl FnOnce(&AccessTokenInfo) -> T,
     ) -> Option<T> {
-        let hash = key_hash(&self.hasher, scopes, tenant, cae);
         let map = self.map.load();
-        let entries = map.get(&hash)?;
-        let entry = entries.iter().find(|e| e.is_for(scopes, tenant, cae))?;
-        (now < entry.stale_at).then(|| read(&entry.info))
+        let entry = self.find(&map, scopes, tenant, cae)?;
+        (SystemTime::from(now) < entry.stale_at).then(|| read(&entry.info))
+    }
+
+    /// The entry of the key in `map`.
+    fn find<'m>(
+        &self,
+        map: &'m FrontMap,
+        scopes: &[&str],
+        tenant: &str,
+        cae: bool,
+    ) -> Option<&'m Arc<FrontEntry>> {
+        map.get(&key_hash(&self.hasher, scopes, tenant, cae))?
+            .iter()
+            .find(|e| e.is_for(scopes, tenant, cae))
     }
 
     /// The ready token for the key, if it is still fresh at `now`.
@@ -204,14 +209,13 @@ impl FrontCache {
             tenant: tenant.into(),
             cae,
             info: info.clone(),
-            stale_at: stale_at(info),
-            stale_at_system: SystemTime::from(stale_at(info)),
+            stale_at: SystemTime::from(stale_at(info)),
         });
         self.map.rcu(|old| {
             let mut new: FrontMap = (**old).clone();
             let count: usize = new.values().map(Vec::len).sum();
             if count >= MAX_ENTRIES {
-                let now = OffsetDateTime::now_utc();
+                let now = SystemTime::now();
                 new.retain(|_, v| {
                     v.retain(|e| now < e.stale_at);
                     !v.is_empty()
