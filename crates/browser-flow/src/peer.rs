@@ -68,12 +68,16 @@ pub(crate) fn peer_user(_local: SocketAddr, _peer: SocketAddr) -> PeerUser {
     PeerUser::Unknown
 }
 
-/// This process's effective uid, from `/proc/self/status` (`Uid: real effective saved fs`).
+/// This process's effective uid, from `/proc/self/status` (`Uid: real effective saved fs`),
+/// read once per process rather than for every request.
 #[cfg(target_os = "linux")]
 fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
+    static UID: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UID.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+        line.split_whitespace().nth(2)?.parse().ok()
+    })
 }
 
 /// An address as the kernel prints it in `/proc/net/tcp{,6}`: each 32-bit word of the address
