@@ -26,25 +26,37 @@ pub enum CacheError {
         /// What is wrong with it (never its content).
         reason: String,
     },
-    /// The encrypted cache file cannot be decrypted with the key in the OS keyring (the key
-    /// was replaced or deleted, or the file was altered). The file is left untouched.
+    /// The protected cache file cannot be unsealed by this user's data protection (DPAPI on
+    /// Windows): it was written by another user or machine, or altered. The file is left
+    /// untouched.
     #[error(
-        "the token cache {} cannot be decrypted with the key in the OS keyring (the key changed or the file was altered); it was left unchanged: delete it to start a new cache",
+        "the token cache {} cannot be decrypted by this user's data protection (it was written by another user or on another machine, or altered); it was left unchanged: delete it to start a new cache",
         path.display()
     )]
     Undecryptable {
         /// The cache file.
         path: PathBuf,
     },
-    /// No OS keyring is usable to keep the cache's encryption key, and plaintext storage was
-    /// not allowed.
+    /// No OS secret store is usable to keep the cache (the Secret Service on Linux, the
+    /// Keychain on macOS, DPAPI on Windows), and plaintext storage was not allowed; or the
+    /// store failed later.
     #[error(
-        "cache encryption is impossible because no OS keyring is usable (on Linux: no D-Bus Secret Service such as gnome-keyring, or it is locked, as in an SSH session); set `allow_unencrypted_storage` in TokenCachePersistenceOptions to store the cache unencrypted instead"
+        "cache encryption is impossible because no OS secret store is usable (on Linux: no D-Bus Secret Service such as gnome-keyring, or it is locked, as in an SSH session); set `allow_unencrypted_storage` in TokenCachePersistenceOptions to store the cache unencrypted instead"
     )]
     KeyringUnavailable {
         /// The keyring's error.
         #[source]
         source: BoxError,
+    },
+    /// The file at the cache's path was written by entra-rs 0.1 in an encrypted format of its
+    /// own, which no MSAL reads and this version no longer does. It is left untouched.
+    #[error(
+        "the token cache {} was written by entra-rs 0.1 in a format of its own that is no longer read; delete it (you will be asked to sign in once) to share the cache with the other Azure SDKs",
+        path.display()
+    )]
+    LegacyFormat {
+        /// The cache file.
+        path: PathBuf,
     },
     /// Reading, writing or locking a cache file failed.
     #[error("token cache I/O failed: could not {operation} {}", path.display())]
@@ -144,6 +156,7 @@ impl From<CacheError> for entra_core::Error {
             CacheError::KeyringUnavailable { .. } => Reason::KeyringUnavailable,
             CacheError::Corrupt { .. }
             | CacheError::Undecryptable { .. }
+            | CacheError::LegacyFormat { .. }
             | CacheError::NotAFile { .. }
             | CacheError::TooLarge { .. } => Reason::CacheUnreadable,
             CacheError::Insecure { .. } => Reason::CacheLocationUnsafe,

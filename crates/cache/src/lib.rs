@@ -45,8 +45,9 @@
 //!   snapshot; writes swap in a new snapshot.
 //! - [`CacheBackend`]: where the serialized document lives, with MSAL's before/after-access
 //!   hooks (`load`, `modify` under a cross-process lock). [`MemoryBackend`] keeps it in memory;
-//!   [`FileBackend`] keeps it under `~/.IdentityService/`, encrypted with a key kept in the OS
-//!   keyring (configured by [`TokenCachePersistenceOptions`]).
+//!   [`FileBackend`] keeps it where MSAL and every Azure Identity SDK keep theirs (the Secret
+//!   Service on Linux, the Keychain on macOS, a DPAPI file on Windows, with the signal and
+//!   lock files under `~/.IdentityService/`), configured by [`TokenCachePersistenceOptions`].
 //! - [`Cache`]: a `TokenCache` kept in step with a backend; what a credential holds.
 //! - [`CacheDocument`] and the entry types: MSAL's schema, unknown fields kept on round trip.
 
@@ -65,9 +66,16 @@ pub use model::{
     AUTHORITY_TYPE_ADFS, AUTHORITY_TYPE_MSSTS, AccessTokenEntry, AccountEntry, AppMetadataEntry,
     CacheDocument, IdTokenEntry, RefreshTokenEntry, keys, section,
 };
+#[cfg(windows)]
+pub use persistent::DpapiProtector;
+#[cfg(target_os = "macos")]
+pub use persistent::KeychainStore;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub use persistent::SecretServiceStore;
 pub use persistent::{
-    CACHE_DIR_ENV, FileBackend, KeyStore, KeyringKeyStore, MAX_CACHE_FILE_BYTES, MemoryKeyStore,
-    TokenCachePersistenceOptions,
+    CACHE_DIR_ENV, DEFAULT_CACHE_NAME, FileBackend, KeychainItem, MAX_CACHE_FILE_BYTES,
+    MSAL_ACCOUNT, MSAL_SERVICE, MemorySecretStore, Platform, Protector, SecretServiceItem,
+    SecretStore, TokenCachePersistenceOptions,
 };
 pub use token_cache::{
     AccessTokenQuery, AccountWrite, CachedAccessToken, CachedRefreshToken, EXPIRY_BUFFER_SECONDS,

@@ -1,5 +1,7 @@
-//! The persistent backend: encryption, the keyring, plaintext fallback, permissions, lazy
-//! loading, corrupt files, two processes writing at once, a process killed mid-write.
+//! The persistent backend: the secret store (the file is then a signal), the protected file
+//! (DPAPI's shape, with a stand-in protector), the plaintext fallback, the lock file shared
+//! with msal-extensions, permissions, lazy loading, unreadable files, two processes writing at
+//! once, a process killed mid-write.
 
 // Helpers of integration tests may unwrap: a failing test should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,10 +10,11 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 
 use entra_cache::{
     AccessTokenQuery, BoxError, Cache, CacheBackend, CacheDocument, CacheError, FileBackend,
-    KeyStore, KeyringKeyStore, MemoryKeyStore, TokenCachePersistenceOptions, TokenWrite,
+    MemorySecretStore, Protector, SecretStore, TokenCachePersistenceOptions, TokenWrite,
 };
 use time::OffsetDateTime;
 
@@ -21,37 +24,48 @@ const ENV: &str = "login.microsoftonline.com";
 const ROLE_ENV: &str = "ENTRA_CACHE_TEST_ROLE";
 const DIR_ENV: &str = "ENTRA_CACHE_TEST_DIR";
 const PREFIX_ENV: &str = "ENTRA_CACHE_TEST_PREFIX";
+const LEGACY: &[u8] = b"entra-rs encrypted token cache v1\n\x01\x02\x03sealed";
 
 // ---------------------------------------------------------------------------------------------
-// key stores for tests
+// stand-ins for the OS
 
-/// Keys in a file: shared by the processes of a test.
+/// A secret store that is never usable (no Secret Service, locked, ...).
 #[derive(Debug)]
-struct FileKeyStore(PathBuf);
+struct NoStore;
 
-impl KeyStore for FileKeyStore {
-    fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
-        match std::fs::read(&self.0) {
-            Ok(k) => Ok(Some(k)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+impl SecretStore for NoStore {
+    fn load(&self) -> Result<Option<Vec<u8>>, BoxError> {
+        Err("org.freedesktop.DBus.Error.ServiceUnknown".into())
     }
-    fn set(&self, _name: &str, key: &[u8]) -> Result<(), BoxError> {
-        std::fs::write(&self.0, key).map_err(Into::into)
+    fn save(&self, _document: &[u8]) -> Result<(), BoxError> {
+        Err("org.freedesktop.DBus.Error.ServiceUnknown".into())
+    }
+    fn kind(&self) -> &'static str {
+        "none"
     }
 }
 
-/// A keyring that is never usable (no Secret Service, locked, ...).
+/// DPAPI's shape without Windows: what one "user" seals, another cannot open. (Not
+/// encryption: the tests check what the backend does around the platform call.)
 #[derive(Debug)]
-struct NoKeyring;
+struct StandInProtector(u8);
 
-impl KeyStore for NoKeyring {
-    fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
-        Err("org.freedesktop.DBus.Error.ServiceUnknown".into())
+impl Protector for StandInProtector {
+    fn protect(&self, data: &[u8]) -> Result<Vec<u8>, BoxError> {
+        let mut out = vec![0x01, 0x00, self.0];
+        out.extend(data.iter().map(|b| b ^ self.0));
+        Ok(out)
     }
-    fn set(&self, _name: &str, _key: &[u8]) -> Result<(), BoxError> {
-        Err("org.freedesktop.DBus.Error.ServiceUnknown".into())
+    fn unprotect(&self, data: &[u8]) -> Result<Vec<u8>, BoxError> {
+        match data {
+            [0x01, 0x00, user, sealed @ ..] if *user == self.0 => {
+                Ok(sealed.iter().map(|b| b ^ self.0).collect())
+            }
+            _ => Err("the data was protected for another user".into()),
+        }
+    }
+    fn kind(&self) -> &'static str {
+        "file stand-in"
     }
 }
 
@@ -80,22 +94,24 @@ async fn lookup(cache: &Cache, scope: &str) -> Option<String> {
         .map(|t| t.secret().secret().to_owned())
 }
 
-fn backend(path: &Path, keys: Arc<dyn KeyStore>) -> FileBackend {
-    FileBackend::new(path).with_key_store(keys)
+fn stored(path: &Path, store: &Arc<MemorySecretStore>) -> FileBackend {
+    FileBackend::new(path).with_secret_store(store.clone())
 }
 
-/// An encrypted backend whose key the processes of a test share through a file.
+fn protected(path: &Path, user: u8) -> FileBackend {
+    FileBackend::new(path).with_protector(Arc::new(StandInProtector(user)))
+}
+
+/// A protected backend the processes of a test share (the document lives in the file).
 fn shared_backend(dir: &Path) -> FileBackend {
-    backend(
-        &dir.join("msal.cache.nocae"),
-        Arc::new(FileKeyStore(dir.join("test.key"))),
-    )
+    protected(&dir.join("msal.cache.nocae"), 7)
 }
 
-/// A plaintext backend (what the lock protects does not depend on encryption, and unoptimised
-/// test builds encrypt slowly).
+/// A plaintext backend (what the lock protects does not depend on encryption).
 fn plain_backend(dir: &Path) -> FileBackend {
-    backend(&dir.join("msal.cache.nocae"), Arc::new(NoKeyring)).with_allow_unencrypted_storage(true)
+    FileBackend::new(dir.join("msal.cache.nocae"))
+        .with_secret_store(Arc::new(NoStore))
+        .with_allow_unencrypted_storage(true)
 }
 
 #[cfg(unix)]
@@ -108,101 +124,187 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+fn lock_path(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.lockfile", path.display()))
+}
+
 // ---------------------------------------------------------------------------------------------
-// encryption, keyring, permissions
+// where the document lives
 
 #[tokio::test]
-async fn encrypted_cache_round_trips_across_processes_and_is_unreadable_without_the_key() {
+async fn with_a_secret_store_the_document_is_there_and_the_file_only_a_signal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub").join("msal.cache.nocae");
-    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
+    let store = Arc::new(MemorySecretStore::new());
 
-    let cache = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
+    let cache = Cache::with_backend(Arc::new(stored(&path, &store)));
     // Lazy: nothing exists before the first operation.
     assert!(!dir.path().join("sub").exists());
+    assert_eq!(lookup(&cache, "s").await, None);
     cache
         .write_token_response(&write("s", "SECRET-AT-1"), now())
         .await
         .unwrap();
 
+    // MSAL's JSON in the store, nothing in the file.
+    let document = store.document().unwrap();
+    let doc = CacheDocument::from_json(&document).unwrap();
+    assert_eq!(
+        doc.access_tokens().next().unwrap().1.secret.secret(),
+        "SECRET-AT-1"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), b"");
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+    // The lock is held only around the write: the lock file is gone.
+    assert!(!lock_path(&path).exists());
+    // The signal's time runs ahead of the clock, so that a process that was loading while
+    // this write happened (msal-extensions compares it with the end of its load) reloads.
+    let touched = std::fs::metadata(&path).unwrap().modified().unwrap();
+    assert!(touched > std::time::SystemTime::now() + Duration::from_secs(1));
+
+    // A new process (a new backend on the same store) finds the token; a write by another
+    // process is seen once it touches the signal.
+    let fresh = Cache::with_backend(Arc::new(stored(&path, &store)));
+    assert_eq!(lookup(&fresh, "s").await.as_deref(), Some("SECRET-AT-1"));
+    fresh
+        .write_token_response(&write("t", "from-fresh"), now())
+        .await
+        .unwrap();
+    assert_eq!(lookup(&cache, "t").await.as_deref(), Some("from-fresh"));
+    assert_eq!(lookup(&cache, "s").await.as_deref(), Some("SECRET-AT-1"));
+
+    // A file holding data (an earlier plaintext fallback, our 0.1 format) is neither read nor
+    // rewritten: MSAL ignores it too.
+    for content in [br#"{"AccessToken": {}}"#.as_slice(), LEGACY] {
+        std::fs::write(&path, content).unwrap();
+        let other = Cache::with_backend(Arc::new(stored(&path, &store)));
+        assert_eq!(lookup(&other, "s").await.as_deref(), Some("SECRET-AT-1"));
+        other
+            .write_token_response(&write("u", "u-at"), now())
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), content);
+    }
+}
+
+#[tokio::test]
+async fn a_protected_file_round_trips_and_is_left_alone_when_it_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("msal.cache.nocae");
+    let cache = Cache::with_backend(Arc::new(protected(&path, 7)));
+    cache
+        .write_token_response(&write("s", "SECRET-AT-1"), now())
+        .await
+        .unwrap();
     let raw = std::fs::read(&path).unwrap();
-    assert!(raw.starts_with(b"entra-rs encrypted token cache v1\n"));
     assert!(!contains(&raw, b"SECRET-AT-1"));
     assert!(!contains(&raw, b"AccessToken"));
     #[cfg(unix)]
     assert_eq!(mode(&path), 0o600);
-    // The lock is held only around the write: the lock file is gone.
-    assert!(!Path::new(&format!("{}.lockfile", path.display())).exists());
-
-    // A new process (a new cache with the same key store) finds the token on disk.
-    let fresh = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
+    let fresh = Cache::with_backend(Arc::new(protected(&path, 7)));
     assert_eq!(lookup(&fresh, "s").await.as_deref(), Some("SECRET-AT-1"));
 
-    // Another key: undecryptable, a typed error, and the file is left alone.
-    let other_key = Arc::new(MemoryKeyStore::new());
-    other_key.set(&path.to_string_lossy(), &[7u8; 32]).unwrap();
-    let wrong = Cache::with_backend(Arc::new(backend(&path, other_key)));
-    let err = wrong.reload().await.unwrap_err();
+    // Another user's file: a typed error naming the file, and it is never overwritten.
+    let other = Cache::with_backend(Arc::new(protected(&path, 9)));
+    let err = other.reload().await.unwrap_err();
     assert!(matches!(err, CacheError::Undecryptable { .. }), "{err:?}");
-    let err = wrong
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("delete it"), "{err}");
+    let err = other
         .write_token_response(&write("t", "x"), now())
         .await
         .unwrap_err();
     assert!(matches!(err, CacheError::Undecryptable { .. }), "{err:?}");
-    // No key at all (the keyring was reset): no new key is made over an encrypted file.
-    let empty = Cache::with_backend(Arc::new(backend(&path, Arc::new(MemoryKeyStore::new()))));
-    let err = empty.reload().await.unwrap_err();
-    assert!(matches!(err, CacheError::Undecryptable { .. }), "{err:?}");
-    assert!(err.to_string().contains("delete it"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), raw);
-    // A flipped bit is detected.
-    let mut tampered = raw.clone();
-    let last = tampered.len() - 1;
-    tampered[last] ^= 1;
-    std::fs::write(&path, &tampered).unwrap();
-    let fresh = Cache::with_backend(Arc::new(backend(&path, keys)));
-    assert!(matches!(
-        fresh.reload().await.unwrap_err(),
-        CacheError::Undecryptable { .. }
-    ));
+
+    // MSAL's plain JSON there (an earlier fallback) is read, and sealed by the next write.
+    let plain = Cache::with_backend(Arc::new(plain_backend(dir.path())));
+    std::fs::remove_file(&path).unwrap();
+    plain
+        .write_token_response(&write("s", "old-at"), now())
+        .await
+        .unwrap();
+    let cache = Cache::with_backend(Arc::new(protected(&path, 7)));
+    assert_eq!(lookup(&cache, "s").await.as_deref(), Some("old-at"));
+    cache
+        .write_token_response(&write("t", "new-at"), now())
+        .await
+        .unwrap();
+    let raw = std::fs::read(&path).unwrap();
+    assert!(!contains(&raw, b"old-at"));
+    assert_eq!(lookup(&cache, "s").await.as_deref(), Some("old-at"));
+
+    // An empty file (a change-signal file) is an empty cache.
+    std::fs::write(&path, b"").unwrap();
+    let cache = Cache::with_backend(Arc::new(protected(&path, 7)));
+    assert_eq!(lookup(&cache, "s").await, None);
 }
 
 #[tokio::test]
-async fn no_usable_keyring_is_a_typed_error_naming_the_option() {
+async fn no_usable_store_is_a_typed_error_naming_the_option() {
+    #[derive(Debug)]
+    struct Refusing;
+    impl Protector for Refusing {
+        fn protect(&self, _data: &[u8]) -> Result<Vec<u8>, BoxError> {
+            Err("CryptProtectData: access denied".into())
+        }
+        fn unprotect(&self, _data: &[u8]) -> Result<Vec<u8>, BoxError> {
+            Err("CryptUnprotectData: access denied".into())
+        }
+        fn kind(&self) -> &'static str {
+            "refusing"
+        }
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("msal.cache.nocae");
-    let cache = Cache::with_backend(Arc::new(backend(&path, Arc::new(NoKeyring))));
-    let err = cache
-        .write_token_response(&write("s", "at"), now())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, CacheError::KeyringUnavailable { .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("allow_unencrypted_storage"),
-        "{err}"
-    );
-    assert!(
-        std::error::Error::source(&err)
-            .unwrap()
-            .to_string()
-            .contains("ServiceUnknown")
-    );
-    let err = cache.reload().await.unwrap_err();
-    assert!(matches!(err, CacheError::KeyringUnavailable { .. }));
-    assert!(!path.exists(), "nothing written in plaintext");
-    let core: entra_core::Error = err.into();
-    assert!(core.is_client_authentication());
-    assert!(core.to_string().contains("allow_unencrypted_storage"));
+    for (backend, cause) in [
+        (
+            FileBackend::new(&path).with_secret_store(Arc::new(NoStore)),
+            "ServiceUnknown",
+        ),
+        (
+            FileBackend::new(&path).with_protector(Arc::new(Refusing)),
+            "access denied",
+        ),
+    ] {
+        let cache = Cache::with_backend(Arc::new(backend));
+        let err = cache
+            .write_token_response(&write("s", "at"), now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CacheError::KeyringUnavailable { .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("allow_unencrypted_storage"),
+            "{err}"
+        );
+        assert!(
+            std::error::Error::source(&err)
+                .unwrap()
+                .to_string()
+                .contains(cause),
+            "{err:?}"
+        );
+        let err = cache.reload().await.unwrap_err();
+        assert!(matches!(err, CacheError::KeyringUnavailable { .. }));
+        assert!(!path.exists(), "nothing written in plaintext");
+        let core: entra_core::Error = err.into();
+        assert!(core.is_client_authentication());
+        assert!(core.to_string().contains("allow_unencrypted_storage"));
+    }
 }
 
 #[tokio::test]
 async fn plaintext_fallback_writes_msal_s_own_json() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("msal.cache.nocae");
-    let b = backend(&path, Arc::new(NoKeyring)).with_allow_unencrypted_storage(true);
+    let b = plain_backend(dir.path());
     assert!(!b.is_encrypted().await.unwrap());
     let cache = Cache::with_backend(Arc::new(b));
     cache
@@ -231,49 +333,17 @@ async fn plaintext_fallback_writes_msal_s_own_json() {
 }
 
 #[tokio::test]
-async fn a_plaintext_cache_is_read_then_encrypted_by_the_next_write() {
+async fn corrupt_foreign_and_legacy_files_are_errors_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("msal.cache.nocae");
-    let plain = Cache::with_backend(Arc::new(
-        backend(&path, Arc::new(NoKeyring)).with_allow_unencrypted_storage(true),
-    ));
-    plain
-        .write_token_response(&write("s", "old-at"), now())
-        .await
-        .unwrap();
-    // Now a keyring is usable.
-    let cache = Cache::with_backend(Arc::new(backend(&path, Arc::new(MemoryKeyStore::new()))));
-    assert_eq!(lookup(&cache, "s").await.as_deref(), Some("old-at"));
-    cache
-        .write_token_response(&write("t", "new-at"), now())
-        .await
-        .unwrap();
-    let raw = std::fs::read(&path).unwrap();
-    assert!(raw.starts_with(b"entra-rs encrypted"));
-    assert!(!contains(&raw, b"old-at"));
-    assert_eq!(lookup(&cache, "s").await.as_deref(), Some("old-at"));
-}
-
-#[tokio::test]
-async fn corrupt_truncated_and_foreign_files_are_errors_and_left_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("msal.cache.nocae");
-    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
-    let good = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
-    good.write_token_response(&write("s", "at"), now())
-        .await
-        .unwrap();
-    let sealed = std::fs::read(&path).unwrap();
-
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("garbage", b"\x00\xffnot a cache".to_vec()),
         ("foreign json", b"[\"a list\"]".to_vec()),
         ("truncated json", b"{\"AccessToken\": {\"k\": {".to_vec()),
-        ("truncated encrypted", sealed[..40].to_vec()),
     ];
     for (what, content) in cases {
         std::fs::write(&path, &content).unwrap();
-        let cache = Cache::with_backend(Arc::new(backend(&path, keys.clone())));
+        let cache = Cache::with_backend(Arc::new(plain_backend(dir.path())));
         let err = cache.reload().await.unwrap_err();
         assert!(matches!(err, CacheError::Corrupt { .. }), "{what}: {err:?}");
         assert!(
@@ -291,9 +361,24 @@ async fn corrupt_truncated_and_foreign_files_are_errors_and_left_alone() {
             "{what}: never overwritten"
         );
     }
+    // Our 0.1 format, in both file modes: a typed error that says what it is and what to do.
+    for backend in [plain_backend(dir.path()), protected(&path, 7)] {
+        std::fs::write(&path, LEGACY).unwrap();
+        let cache = Cache::with_backend(Arc::new(backend));
+        let err = cache
+            .write_token_response(&write("t", "x"), now())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CacheError::LegacyFormat { .. }), "{err:?}");
+        assert!(err.to_string().contains("entra-rs 0.1"), "{err}");
+        assert!(err.to_string().contains("delete it"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), LEGACY);
+        let core: entra_core::Error = err.into();
+        assert_eq!(core.reason(), entra_core::Reason::CacheUnreadable);
+    }
     // An empty file (MSAL's change-signal file) is an empty cache.
     std::fs::write(&path, b"").unwrap();
-    let cache = Cache::with_backend(Arc::new(backend(&path, keys)));
+    let cache = Cache::with_backend(Arc::new(plain_backend(dir.path())));
     assert_eq!(lookup(&cache, "s").await, None);
     cache
         .write_token_response(&write("s", "at2"), now())
@@ -322,9 +407,7 @@ async fn caches_on_one_file_see_each_other_and_cae_is_kept_apart() {
     );
     assert!(options.clone().with_name("a/b").path(false).is_err());
 
-    let keys: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
-    let make =
-        |cae| Cache::with_backend(Arc::new(backend(&options.path(cae).unwrap(), keys.clone())));
+    let make = |cae| Cache::with_backend(Arc::new(protected(&options.path(cae).unwrap(), 7)));
     let (a, b, cae) = (make(false), make(false), make(true));
     a.write_token_response(&write("s", "from-a"), now())
         .await
@@ -346,46 +429,146 @@ async fn caches_on_one_file_see_each_other_and_cae_is_kept_apart() {
     assert_eq!(lookup(&a, "s").await, None);
 }
 
-/// The real OS keyring (Secret Service on Linux). Skipped with a message when none is usable,
-/// except in CI (CI=true), where the keyring is set up and this must pass.
+/// The real Secret Service (gnome-keyring in CI), checked with an independent client,
+/// libsecret's `secret-tool`: the item has exactly msal-extensions' attributes, label and
+/// text. Skipped with a message when none is usable, except in CI (CI=true), where it must
+/// pass.
+#[cfg(all(unix, not(target_os = "macos")))]
 #[tokio::test]
-async fn os_keyring_keeps_the_key() {
+async fn the_secret_service_item_is_where_msal_extensions_looks() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("msal.cache.nocae");
+    let name = format!("entra-test-{}.nocae", std::process::id());
+    let path = dir.path().join(&name);
     let b = FileBackend::new(&path);
     match b.is_encrypted().await {
         Ok(encrypted) => assert!(encrypted),
         Err(CacheError::KeyringUnavailable { source }) => {
             assert!(
                 std::env::var("CI").map_or(true, |v| v != "true"),
-                "CI=true but no usable keyring: {source}"
+                "CI=true but no usable Secret Service: {source}"
             );
-            println!("skipped: no usable keyring ({source})");
+            println!("skipped: no usable Secret Service ({source})");
             return;
         }
         Err(e) => panic!("{e:?}"),
     }
+    assert_eq!(b.kind(), "secret service");
     let cache = Cache::with_backend(Arc::new(b));
     cache
         .write_token_response(&write("s", "keyring-at"), now())
         .await
         .unwrap();
-    assert!(
-        std::fs::read(&path)
-            .unwrap()
-            .starts_with(b"entra-rs encrypted")
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"",
+        "the file is only a signal"
     );
     let fresh = Cache::with_backend(Arc::new(FileBackend::new(&path)));
     assert_eq!(lookup(&fresh, "s").await.as_deref(), Some("keyring-at"));
-    // The key is really in the keyring: 32 bytes under the file's path.
-    let key = KeyringKeyStore
-        .get(&path.to_string_lossy())
-        .unwrap()
+
+    let attributes = [
+        "xdg:schema",
+        &name,
+        "MsalClientID",
+        "Microsoft.Developer.IdentityService",
+    ];
+    let out = Command::new("secret-tool")
+        .arg("lookup")
+        .args(attributes)
+        .output();
+    let Ok(out) = out else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "secret-tool is missing"
+        );
+        println!("secret-tool not installed (libsecret-tools): the item was not inspected");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = CacheDocument::from_json(&out.stdout).unwrap();
+    assert_eq!(
+        doc.access_tokens().next().unwrap().1.secret.secret(),
+        "keyring-at"
+    );
+    let search = Command::new("secret-tool")
+        .args(["search", "--all"])
+        .args(attributes)
+        .output()
         .unwrap();
-    assert_eq!(key.len(), 32);
-    // Clean up the test's keyring item.
-    let entry = keyring::Entry::new("entra-rs.token-cache", &path.to_string_lossy()).unwrap();
-    entry.delete_credential().unwrap();
+    let listing = String::from_utf8_lossy(&search.stdout);
+    assert!(listing.contains("label = MSALCache"), "{listing}");
+    // Clean up the test's item.
+    let status = Command::new("secret-tool")
+        .arg("clear")
+        .args(attributes)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+// ---------------------------------------------------------------------------------------------
+// the lock file, shared with msal-extensions
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_live_holder_s_lock_file_is_waited_for_and_a_dead_one_s_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("msal.cache.nocae");
+    let lock = lock_path(&path);
+    let short = |b: FileBackend| {
+        Cache::with_backend(Arc::new(b.with_lock_timeout(Duration::from_millis(300))))
+    };
+
+    // msal-extensions on Linux holds the lock by having created the file (no flock): this
+    // process's pid stands for a live Python holder, and an empty new file for one that has
+    // not written its pid yet.
+    for content in [format!("{} python", std::process::id()), String::new()] {
+        std::fs::write(&lock, &content).unwrap();
+        let cache = short(plain_backend(dir.path()));
+        let err = cache
+            .write_token_response(&write("s", "at"), now())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CacheError::LockTimeout { .. }), "{err:?}");
+        assert!(err.to_string().contains(".lockfile"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&lock).unwrap(),
+            content,
+            "never touched"
+        );
+        assert!(!path.exists(), "nothing written without the lock");
+    }
+
+    // A holder that is gone (a finished process's pid; an empty file a minute old): removed,
+    // and the write goes ahead.
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    std::fs::write(&lock, format!("{dead} /usr/bin/python3")).unwrap();
+    let cache = short(plain_backend(dir.path()));
+    cache
+        .write_token_response(&write("s", "at"), now())
+        .await
+        .unwrap();
+    assert_eq!(lookup(&cache, "s").await.as_deref(), Some("at"));
+    assert!(
+        !lock.exists(),
+        "deleted on release, as msal-extensions does"
+    );
+
+    let file = std::fs::File::create(&lock).unwrap();
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
+    drop(file);
+    cache
+        .write_token_response(&write("t", "at"), now())
+        .await
+        .unwrap();
+    assert!(!lock.exists());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -588,11 +771,15 @@ async fn a_symlinked_lock_file_is_refused_and_its_target_untouched() {
 
 #[cfg(unix)]
 #[tokio::test]
-async fn an_existing_lock_file_is_locked_but_never_truncated() {
+async fn a_stale_lock_file_is_removed_but_never_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let b = plain_backend(dir.path());
-    // Another MSAL process's lock file, left behind: used, not rewritten. A hard link is not.
-    std::fs::write(b.lock_path(), b"4242 python").unwrap();
+    // Another MSAL process's lock file, left behind by a process that is gone: removed, not
+    // rewritten. A hard link is refused.
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    std::fs::write(b.lock_path(), format!("{dead} python")).unwrap();
     let lock_path = b.lock_path().to_owned();
     let cache = Cache::with_backend(Arc::new(b));
     cache
@@ -712,23 +899,20 @@ async fn fifos_devices_and_huge_files_are_refused_without_reading_them() {
         std::fs::metadata(&path).unwrap().len(),
         200 * 1024 * 1024 * 1024
     );
-    // The encrypted backend's first look at the file (is it ours?) refuses it too.
-    let encrypted = backend(&path, Arc::new(MemoryKeyStore::new()));
+    // The protected backend refuses it too.
+    let sealed = protected(&path, 7);
     assert!(matches!(
-        encrypted.load(None).await,
+        sealed.load(None).await,
         Err(CacheError::TooLarge { .. })
     ));
 }
 
 #[test]
-fn the_memory_key_store_never_shows_its_keys() {
-    let store = MemoryKeyStore::new();
-    let key = [0xABu8; 32];
+fn the_memory_secret_store_never_shows_its_document() {
+    let store = MemorySecretStore::new();
     store
-        .set("/home/alice/.IdentityService/msal.cache.nocae", &key)
+        .save(br#"{"AccessToken": {"k": {"secret": "SECRET-AT"}}}"#)
         .unwrap();
     let shown = format!("{store:?}");
-    assert_eq!(shown, "MemoryKeyStore { keys: 1, .. }");
-    assert!(!shown.contains("171"), "{shown}"); // 0xAB as a decimal byte
-    assert!(!shown.contains("alice"), "{shown}");
+    assert_eq!(shown, "MemorySecretStore { len: Some(47) }", "the size only");
 }

@@ -12,6 +12,7 @@ mod errors;
 mod junk;
 mod msal_python;
 mod paste;
+mod shared_cache;
 mod persistence;
 mod signin;
 mod silent;

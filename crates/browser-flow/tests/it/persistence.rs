@@ -4,21 +4,24 @@
 use std::sync::Arc;
 
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
-use entra_cache::{BoxError, FileBackend, KeyStore};
+use entra_cache::{BoxError, FileBackend, SecretStore};
 use entra_core::AuthenticationRecord;
 
 use crate::common::{Env, SCOPE};
 
-/// No OS keyring: the backend falls back to a plaintext file (allowed explicitly).
+/// No OS secret store: the backend falls back to a plaintext file (allowed explicitly).
 #[derive(Debug)]
 pub(crate) struct NoKeyring;
 
-impl KeyStore for NoKeyring {
-    fn get(&self, _name: &str) -> Result<Option<Vec<u8>>, BoxError> {
+impl SecretStore for NoKeyring {
+    fn load(&self) -> Result<Option<Vec<u8>>, BoxError> {
         Err("no keyring in this test".into())
     }
-    fn set(&self, _name: &str, _key: &[u8]) -> Result<(), BoxError> {
+    fn save(&self, _document: &[u8]) -> Result<(), BoxError> {
         Err("no keyring in this test".into())
+    }
+    fn kind(&self) -> &'static str {
+        "none"
     }
 }
 
@@ -27,7 +30,7 @@ pub(crate) fn backend(dir: &std::path::Path) -> Arc<FileBackend> {
     Arc::new(
         FileBackend::new(dir.join("test.cache.nocae"))
             .with_allow_unencrypted_storage(true)
-            .with_key_store(Arc::new(NoKeyring)),
+            .with_secret_store(Arc::new(NoKeyring)),
     )
 }
 
