@@ -119,6 +119,12 @@ fn test(extra: &[String]) -> Result<(), String> {
     .collect();
     args.extend(extra.iter().cloned());
 
+    // The azure-identity interop venv `.ci/run` makes (Debian's python3 with PyGObject):
+    // tests find it through ENTRA_INTEROP_PYTHON.
+    let venv_python = root().join("target/interop-venv/bin/python");
+    let interop = env::var_os("ENTRA_INTEROP_PYTHON")
+        .or_else(|| venv_python.is_file().then(|| venv_python.into_os_string()));
+
     let in_session = env::var_os("ENTRA_XTASK_KEYRING_SESSION").is_some();
     if cfg!(target_os = "linux")
         && !in_session
@@ -138,6 +144,9 @@ fn test(extra: &[String]) -> Result<(), String> {
             .args(&args)
             .env("KEYRING_HOME", &keyring_home)
             .env("ENTRA_XTASK_KEYRING_SESSION", "1");
+        if let Some(python) = &interop {
+            cmd.env("ENTRA_INTEROP_PYTHON", python);
+        }
         eprintln!("xtask test: running inside a private D-Bus session with an unlocked keyring");
         let result = run(&mut cmd);
         let _ = std::fs::remove_dir_all(&keyring_home);
@@ -149,6 +158,10 @@ fn test(extra: &[String]) -> Result<(), String> {
                  an OS keyring will say they are skipped (install dbus and gnome-keyring to run them)"
             );
         }
-        run(cargo().args(&args))
+        let mut cmd = cargo();
+        if let Some(python) = &interop {
+            cmd.env("ENTRA_INTEROP_PYTHON", python);
+        }
+        run(cmd.args(&args))
     }
 }

@@ -174,6 +174,25 @@ mod tests {
         out
     }
 
+    /// The workspace denies `unsafe_code`; the one module that must call the OS (Windows'
+    /// DPAPI) allows it, and no other may.
+    #[test]
+    fn unsafe_code_is_allowed_in_the_dpapi_module_only() {
+        let allowed = Path::new("crates/cache/src/persistent/dpapi.rs");
+        let mut found = Vec::new();
+        for file in rust_files() {
+            let text = std::fs::read_to_string(&file).unwrap();
+            if text.contains(concat!("allow(", "unsafe_code)")) {
+                found.push(file.strip_prefix(root()).unwrap_or(&file).to_path_buf());
+            }
+        }
+        assert_eq!(
+            found,
+            vec![allowed.to_path_buf()],
+            "unsafe code outside dpapi.rs"
+        );
+    }
+
     #[test]
     fn every_path_architecture_md_names_exists() {
         let text = fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();

@@ -147,11 +147,10 @@ fn describe_cache_file(path: &Path) {
         println!("   cache file {}: not written yet", path.display());
         return;
     };
-    if bytes.starts_with(b"entra-rs encrypted token cache") {
+    if bytes.is_empty() {
         println!(
-            "   cache file {}: {} bytes, encrypted (XChaCha20-Poly1305, key in the OS keyring)",
-            path.display(),
-            bytes.len()
+            "   cache file {}: empty, the signal file MSAL watches; the cache itself is in the OS secret store",
+            path.display()
         );
         return;
     }
@@ -222,14 +221,19 @@ async fn demo() -> Result<()> {
         .with_directory(dir.path())
         .with_allow_unencrypted_storage(true);
     let cache_path = persistence.path(false)?;
-    let encrypted = persistence.backend(false)?.is_encrypted().await?;
+    let backend = persistence.backend(false)?;
+    let encrypted = backend.is_encrypted().await?;
     println!(
         "   persistent token cache: {} — {}",
         cache_path.display(),
         if encrypted {
-            "encrypted, with its key in the OS keyring"
+            format!(
+                "in the OS secret store ({}), where MSAL keeps it",
+                entra_cache::CacheBackend::kind(&backend)
+            )
         } else {
-            "plaintext: no usable OS keyring here, and allow_unencrypted_storage is set"
+            "plaintext: no usable OS secret store here, and allow_unencrypted_storage is set"
+                .to_owned()
         }
     );
     let browser = Arc::new(Recording {

@@ -914,5 +914,8 @@ fn the_memory_secret_store_never_shows_its_document() {
         .save(br#"{"AccessToken": {"k": {"secret": "SECRET-AT"}}}"#)
         .unwrap();
     let shown = format!("{store:?}");
-    assert_eq!(shown, "MemorySecretStore { len: Some(47) }", "the size only");
+    assert_eq!(
+        shown, "MemorySecretStore { len: Some(47) }",
+        "the size only"
+    );
 }

@@ -439,7 +439,8 @@ async fn an_unusable_cache_fails_before_the_browser_opens() {
     let env = Env::start().await;
     let dir = tempfile::tempdir().unwrap();
     let backend = Arc::new(
-        FileBackend::new(dir.path().join("msal.cache.nocae")).with_secret_store(Arc::new(NoKeyring)),
+        FileBackend::new(dir.path().join("msal.cache.nocae"))
+            .with_secret_store(Arc::new(NoKeyring)),
     );
     let credential =
         InteractiveBrowserCredential::new(env.options().with_cache_backend(backend)).unwrap();

@@ -1,7 +1,8 @@
 //! Interop: a token cache this credential wrote is read by MSAL Python, which serves our access
 //! token from it silently (no token request), exactly as it would serve its own.
 //!
-//! Needs `python3` with the `msal` package (`pip install msal`; `.ci/run` installs it). Without
+//! Needs `python3` with the `msal` package (`pip install msal`; `.ci/run` installs it in the
+//! venv `ENTRA_INTEROP_PYTHON` names). Without
 //! it the test prints why it is skipped, and fails instead when `CI` is set.
 
 use std::process::Command;
@@ -81,8 +82,13 @@ print(json.dumps({
 }))
 "#;
 
+/// The interop venv's Python (`ENTRA_INTEROP_PYTHON`, made by `.ci/run`), else `python3`.
+pub(crate) fn python() -> std::ffi::OsString {
+    std::env::var_os("ENTRA_INTEROP_PYTHON").unwrap_or_else(|| "python3".into())
+}
+
 fn msal_python_available() -> Result<(), String> {
-    match Command::new("python3").args(["-c", "import msal"]).output() {
+    match Command::new(python()).args(["-c", "import msal"]).output() {
         Ok(out) if out.status.success() => Ok(()),
         Ok(out) => Err(format!(
             "python3 cannot import msal ({})",
@@ -119,7 +125,7 @@ async fn msal_python_serves_our_cached_token_without_a_request() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with('{'), "the fallback file is plain JSON");
 
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .args([
             "-c",
             MSAL_PYTHON,
@@ -155,7 +161,7 @@ async fn msal_python_serves_our_cached_token_without_a_request() {
 /// for the same record; we read what it writes.
 #[test]
 fn azure_identity_python_and_we_write_the_same_record() {
-    let available = Command::new("python3")
+    let available = Command::new(python())
         .args(["-c", "import azure.identity"])
         .output()
         .is_ok_and(|o| o.status.success());
@@ -182,7 +188,7 @@ theirs = AuthenticationRecord(ours.tenant_id, ours.client_id, ours.authority,
                               ours.home_account_id, ours.username)
 sys.stdout.write(theirs.serialize())
 "#;
-    let out = Command::new("python3")
+    let out = Command::new(python())
         .args(["-c", script, &record.serialize()])
         .output()
         .unwrap();

@@ -46,7 +46,10 @@ fn python_or_skip() -> Option<PathBuf> {
         Ok(python) => Some(python),
         Err(reason) => {
             let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-            assert!(!ci, "the azure-identity interop is required in CI: {reason}");
+            assert!(
+                !ci,
+                "the azure-identity interop is required in CI: {reason}"
+            );
             println!("skipped: {reason}");
             None
         }
@@ -133,14 +136,18 @@ async fn both_directions(name: Option<&'static str>, cae: bool) {
     };
     // Python polls at the interval the device code response gives.
     let env =
-        Env::with(MockEntra::builder().device_code_interval(std::time::Duration::from_secs(1))).await;
+        Env::with(MockEntra::builder().device_code_interval(std::time::Duration::from_secs(1)))
+            .await;
     let side = Side::new(python, &env.mock, name, cae);
     let tenant = env.mock.default_tenant().id().to_owned();
 
     // Python first.
     let mut child = side.python("sign-in", &env.mock, SCOPE, &[]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let code = next_json(&mut lines)["user_code"].as_str().unwrap().to_owned();
+    let code = next_json(&mut lines)["user_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(env.mock.approve_device_code(&code));
     let signed_in = next_json(&mut lines);
     finish(child);
@@ -195,7 +202,12 @@ async fn both_directions(name: Option<&'static str>, cae: bool) {
         Some(token.token.secret()),
         "Python served our token: {answer}"
     );
-    assert_eq!(env.mock.count(Endpoint::Token), 0, "{:?}", env.mock.requests());
+    assert_eq!(
+        env.mock.count(Endpoint::Token),
+        0,
+        "{:?}",
+        env.mock.requests()
+    );
     assert_eq!(env.mock.count(Endpoint::DeviceCode), 0);
 }
 
