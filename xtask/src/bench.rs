@@ -4,10 +4,11 @@
 //!    measurement times (the whole run fits in about ten minutes on two cores, once built).
 //!    Bench programs that count things (requests made, heap bytes) write them as JSON to
 //!    `$ENTRA_BENCH_OUT/<name>.json`: `[{"name": .., "value": .., "unit": .., "note": ..}]`.
-//! 2. Measures whole fresh processes of the `get_token` example (release build): one
+//! 2. Measures whole fresh processes of the `entra` binary (release build, `--features mock`): one
 //!    interactive sign-in against its embedded mock saves a record and a persistent cache,
-//!    then each later process must return a token silently: wall time, peak RSS (the
-//!    example reports `VmHWM` when `ENTRA_GET_TOKEN_STATS` is set) and requests made.
+//!    then each later process must return a token silently: the harness measures wall time,
+//!    and counts requests from the mock's report on stderr (the tool has no statistics
+//!    interface of its own).
 //! 3. Reads every criterion `new/estimates.json` written by this run and the measurement
 //!    files, and writes `<target dir>/bench-summary.md` with the machine they came from.
 //!
@@ -36,8 +37,8 @@ const CRITERION_ARGS: [&str; 6] = [
 /// Fresh processes measured after the first (interactive) one.
 const PROCESS_RUNS: usize = 10;
 
-/// The line prefix of the example's machine-readable statistics.
-const STATS_PREFIX: &str = "get_token-stats ";
+/// The line the `entra` binary's embedded mock prints after a run (`--mock`'s report).
+const MOCK_REPORT_PREFIX: &str = "Mock Entra ID received ";
 
 fn cargo() -> Command {
     Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
@@ -435,16 +436,18 @@ fn render_summary(
     s
 }
 
-/// The release build of the `get_token` example.
+/// The release build of the `entra` binary, with its embedded mock.
 fn build_example() -> Result<PathBuf, String> {
     let mut cmd = cargo();
     cmd.args([
         "build",
         "--release",
         "--package",
-        "entra-browser-flow",
-        "--example",
-        "get_token",
+        "entra-cli",
+        "--features",
+        "mock",
+        "--bin",
+        "entra",
         "--message-format",
         "json-render-diagnostics",
     ])
@@ -456,26 +459,24 @@ fn build_example() -> Result<PathBuf, String> {
         .map_err(|e| format!("could not run cargo build: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "building the get_token example failed ({})",
+            "building the entra binary failed ({})",
             output.status
         ));
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "get_token")
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "entra")
         .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| "cargo build reported no get_token executable".to_owned())
+        .ok_or_else(|| "cargo build reported no entra executable".to_owned())
 }
 
-/// What one run of the example reported.
+/// What the harness measured of one run: its wall time, and the requests its embedded mock
+/// received (from the mock's report on stderr).
 #[derive(Debug, Default, Clone, PartialEq)]
 struct ProcessStats {
     wall: Duration,
     requests: Option<u64>,
-    vm_hwm_kib: Option<u64>,
-    token_ms: Option<f64>,
-    storage: Option<String>,
 }
 
 fn run_example(exe: &Path, args: &[&str], cache_dir: &Path) -> Result<ProcessStats, String> {
@@ -483,7 +484,6 @@ fn run_example(exe: &Path, args: &[&str], cache_dir: &Path) -> Result<ProcessSta
     let output = Command::new(exe)
         .args(args)
         .env("ENTRA_TOKEN_CACHE_DIR", cache_dir)
-        .env("ENTRA_GET_TOKEN_STATS", "1")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
@@ -492,28 +492,22 @@ fn run_example(exe: &Path, args: &[&str], cache_dir: &Path) -> Result<ProcessSta
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         return Err(format!(
-            "get_token {} failed ({}):\n{stderr}",
+            "entra {} failed ({}):\n{stderr}",
             args.join(" "),
             output.status
         ));
     }
     let stdout: Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("get_token printed no JSON object ({e})"))?;
+        .map_err(|e| format!("entra printed no JSON object ({e})"))?;
     if stdout["accessToken"].as_str().is_none_or(str::is_empty) {
-        return Err("get_token printed no accessToken".to_owned());
+        return Err("entra printed no accessToken".to_owned());
     }
-    let stats: Value = stderr
+    let requests = stderr
         .lines()
-        .find_map(|l| l.strip_prefix(STATS_PREFIX))
-        .and_then(|j| serde_json::from_str(j).ok())
-        .unwrap_or(Value::Null);
-    Ok(ProcessStats {
-        wall,
-        requests: stats["mockRequests"].as_u64(),
-        vm_hwm_kib: stats["vmHwmKib"].as_u64(),
-        token_ms: stats["tokenMs"].as_f64(),
-        storage: stats["cacheStorage"].as_str().map(str::to_owned),
-    })
+        .find_map(|l| l.strip_prefix(MOCK_REPORT_PREFIX))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok());
+    Ok(ProcessStats { wall, requests })
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -557,17 +551,7 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
     let _ = fs::remove_dir_all(&work);
 
     let wall: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
-    let token: Vec<f64> = runs.iter().filter_map(|r| r.token_ms).collect();
-    let rss: Vec<f64> = runs
-        .iter()
-        .filter_map(|r| r.vm_hwm_kib)
-        .map(|k| k as f64)
-        .collect();
     let max_requests = runs.iter().filter_map(|r| r.requests).max();
-    let storage = runs
-        .iter()
-        .find_map(|r| r.storage.clone())
-        .unwrap_or_else(|| "unknown".to_owned());
     let n = runs.len();
     let mut out = vec![
         Measurement::new(
@@ -592,22 +576,6 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
             ),
         ),
     ];
-    if !token.is_empty() {
-        out.push(Measurement::new(
-            "fresh process: credential creation to token (median)",
-            median(token),
-            "ms",
-            &format!("inside the process, mock start excluded; cache storage: {storage}"),
-        ));
-    }
-    if !rss.is_empty() {
-        out.push(Measurement::new(
-            "fresh process: peak RSS (VmHWM, median)",
-            median(rss),
-            "KiB",
-            "the whole process, embedded mock included",
-        ));
-    }
     out.push(Measurement::new(
         "fresh process: requests made (max over runs)",
         max_requests.map_or(f64::NAN, |r| r as f64),
@@ -618,7 +586,6 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
         eprintln!("xtask bench: WARNING: a silent fresh process made {r} request(s); expected 0");
     }
     let custom_wall: Vec<f64> = custom.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
-    let custom_token: Vec<f64> = custom.iter().filter_map(|r| r.token_ms).collect();
     let custom_requests = custom.iter().filter_map(|r| r.requests).max();
     out.push(Measurement::new(
         "fresh process on a custom authority (https://localhost:PORT): requests made (max)",
@@ -632,14 +599,6 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
         "ms",
         &format!("{} runs; includes starting the embedded mock", custom.len()),
     ));
-    if !custom_token.is_empty() {
-        out.push(Measurement::new(
-            "fresh process on a custom authority: credential creation to token (median)",
-            median(custom_token),
-            "ms",
-            "inside the process, mock start excluded",
-        ));
-    }
     if let Some(r) = custom_requests.filter(|r| *r != 0) {
         eprintln!(
             "xtask bench: WARNING: a silent fresh process on a custom authority made {r} request(s); expected 0"

@@ -156,3 +156,53 @@ async fn a_failed_sign_in_fails_the_request_with_a_credential_error_and_no_reque
     );
     assert_eq!(mock.count(Endpoint::Token), 0);
 }
+
+/// What an Azure SDK for Rust user writes: both `TokenCredential` traits in scope (this file
+/// imports both), a plain `credential.get_token(..)` call (the inherent method, no E0034
+/// ambiguity), and `?` from an entra-rs error in a function returning `azure_core::Result`.
+async fn token_for_a_client(
+    credential: &InteractiveBrowserCredential,
+) -> azure_core::Result<String> {
+    let token = credential.get_token(&[SCOPE], None).await?;
+    let record = credential
+        .authentication_record()
+        .ok_or_else(|| entra_core::Error::credential_unavailable("no account"))?;
+    Ok(format!(
+        "{} {}",
+        record.username(),
+        token.token.secret().len()
+    ))
+}
+
+#[tokio::test]
+async fn both_traits_in_scope_and_the_question_mark_conversion_compile_and_work() {
+    let mock = MockEntra::start().await.unwrap();
+    let browser = HeadlessBrowser::new(&mock);
+    let credential = credential(&mock, &browser);
+    let line = token_for_a_client(&credential).await.unwrap();
+    assert!(
+        line.starts_with(&mock.default_user().username().to_string()),
+        "{line}"
+    );
+
+    // An entra-rs failure arrives as azure_core's Credential error, with ours inside.
+    let refusing = InteractiveBrowserCredential::new(
+        InteractiveBrowserCredentialOptions::default()
+            .with_authority("login.microsoftonline.com")
+            .with_http_client(mock.resolving_http_client())
+            .with_disable_automatic_authentication(true),
+    )
+    .unwrap();
+    let err = token_for_a_client(&refusing).await.unwrap_err();
+    assert_eq!(err.kind(), &azure_core::error::ErrorKind::Credential);
+    let ours = err.downcast_ref::<entra_core::Error>().unwrap();
+    assert!(ours.is_authentication_required());
+    // The trait methods stay reachable by path.
+    let via_trait = TokenCredential::get_token(&*credential, &[SCOPE], None)
+        .await
+        .unwrap();
+    let via_azure = AzTokenCredential::get_token(&*credential, &[SCOPE], None)
+        .await
+        .unwrap();
+    assert_eq!(via_trait.token.secret(), via_azure.token.secret());
+}

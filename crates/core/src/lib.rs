@@ -27,6 +27,8 @@
 //! `entra-cache` (the MSAL token cache), `entra-browser-flow` (`InteractiveBrowserCredential`),
 //! `entra-testing` (a mock Entra ID for tests).
 
+#[cfg(feature = "azure_core")]
+mod azure_core;
 mod browser;
 mod credential;
 mod error;
@@ -39,7 +41,7 @@ mod validate;
 pub use browser::{BrowserOpenError, BrowserOpener};
 pub use credential::TokenCredential;
 pub use error::{Error, ErrorKind, ErrorResponse, Reason, Result};
-pub use record::{AuthenticationRecord, RECORD_VERSION};
+pub use record::{AuthenticationRecord, RECORD_VERSION, RecordParts};
 pub use secret::{Secret, constant_time_eq};
 pub use token::{AccessToken, AccessTokenInfo, TokenRequestOptions};
 pub use validate::{

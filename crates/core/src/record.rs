@@ -38,9 +38,54 @@ pub struct AuthenticationRecord {
     username: String,
 }
 
+/// The five values of an [`AuthenticationRecord`], named: the constructor that cannot swap two
+/// of them silently.
+///
+/// ```
+/// use entra_core::{AuthenticationRecord, RecordParts};
+///
+/// let record = AuthenticationRecord::from_parts(RecordParts {
+///     authority: "login.microsoftonline.com".into(),
+///     client_id: "04b07795-8ddb-461a-bbee-02f9e1bf7b46".into(),
+///     home_account_id: "uid.utid".into(),
+///     tenant_id: "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
+///     username: "alice@contoso.com".into(),
+/// });
+/// // Display and FromStr are the shared JSON; serde gives the same JSON.
+/// let text = record.to_string();
+/// assert_eq!(text.parse::<AuthenticationRecord>().unwrap(), record);
+/// assert_eq!(serde_json::to_value(&record).unwrap()["version"], "1.0");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordParts {
+    /// The authority host, e.g. `login.microsoftonline.com`.
+    pub authority: String,
+    /// The client (application) id.
+    pub client_id: String,
+    /// The home account id, `<uid>.<utid>`.
+    pub home_account_id: String,
+    /// The tenant that issued the sign-in.
+    pub tenant_id: String,
+    /// The user's name.
+    pub username: String,
+}
+
 impl AuthenticationRecord {
+    /// Creates a record from named values.
+    #[must_use]
+    pub fn from_parts(parts: RecordParts) -> Self {
+        Self {
+            authority: parts.authority,
+            client_id: parts.client_id,
+            home_account_id: parts.home_account_id,
+            tenant_id: parts.tenant_id,
+            username: parts.username,
+        }
+    }
+
     /// Creates a record. The argument order is Python's:
-    /// `(tenant_id, client_id, authority, home_account_id, username)`.
+    /// `(tenant_id, client_id, authority, home_account_id, username)`; prefer
+    /// [`from_parts`](Self::from_parts), which names them.
     pub fn new(
         tenant_id: impl Into<String>,
         client_id: impl Into<String>,
@@ -128,6 +173,10 @@ impl AuthenticationRecord {
             )
             .with_source(e)
         })?;
+        Self::from_value(value)
+    }
+
+    fn from_value(value: Value) -> Result<Self> {
         let Value::Object(map) = value else {
             return Err(Error::invalid_argument(
                 "The authentication record must be a JSON object. Pass the text that \
@@ -152,6 +201,52 @@ impl AuthenticationRecord {
             tenant_id: field(&map, "tenantId")?,
             username: field(&map, "username")?,
         })
+    }
+}
+
+/// The shared JSON ([`serialize`](AuthenticationRecord::serialize)).
+impl std::fmt::Display for AuthenticationRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.serialize())
+    }
+}
+
+/// Reads the shared JSON ([`deserialize`](AuthenticationRecord::deserialize)).
+impl std::str::FromStr for AuthenticationRecord {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::deserialize(s)
+    }
+}
+
+/// The same fields, names and order as [`serialize`](AuthenticationRecord::serialize), `version`
+/// included, so a record embedded in a larger serde document is the shared JSON.
+impl serde::Serialize for AuthenticationRecord {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("AuthenticationRecord", 6)?;
+        s.serialize_field("authority", &self.authority)?;
+        s.serialize_field("clientId", &self.client_id)?;
+        s.serialize_field("homeAccountId", &self.home_account_id)?;
+        s.serialize_field("tenantId", &self.tenant_id)?;
+        s.serialize_field("username", &self.username)?;
+        s.serialize_field("version", RECORD_VERSION)?;
+        s.end()
+    }
+}
+
+/// Reads what [`Serialize`](serde::Serialize) writes, with the checks of
+/// [`deserialize`](AuthenticationRecord::deserialize) (version, string fields).
+impl<'de> serde::Deserialize<'de> for AuthenticationRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Self::from_value(value).map_err(|e| serde::de::Error::custom(e.message()))
     }
 }
 
@@ -292,5 +387,53 @@ mod tests {
             let err = AuthenticationRecord::deserialize(bad).unwrap_err();
             assert!(err.is_invalid_argument(), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn serde_display_and_from_str_give_the_shared_json() {
+        let record = AuthenticationRecord::from_parts(RecordParts {
+            authority: "login.microsoftonline.com".into(),
+            client_id: "c".into(),
+            home_account_id: "uid.utid".into(),
+            tenant_id: "t".into(),
+            username: "zoë@contoso.com".into(),
+        });
+        let shared: Value = serde_json::from_str(&record.serialize()).unwrap();
+        assert_eq!(serde_json::to_value(&record).unwrap(), shared);
+        let keys: Vec<String> = serde_json::to_value(&record)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "authority",
+                "clientId",
+                "homeAccountId",
+                "tenantId",
+                "username",
+                "version"
+            ]
+        );
+        let back: AuthenticationRecord = serde_json::from_value(shared).unwrap();
+        assert_eq!(back, record);
+        assert_eq!(record.to_string(), record.serialize());
+        assert_eq!(
+            record.to_string().parse::<AuthenticationRecord>().unwrap(),
+            record
+        );
+        // The checks of `deserialize` apply to serde too.
+        let err =
+            serde_json::from_str::<AuthenticationRecord>(r#"{"version": "2.0"}"#).unwrap_err();
+        assert!(err.to_string().contains("Unexpected version"), "{err}");
+        assert!(
+            "not json"
+                .parse::<AuthenticationRecord>()
+                .unwrap_err()
+                .is_invalid_argument()
+        );
     }
 }

@@ -81,7 +81,7 @@ pub use azure_core::credentials::{
     AccessToken as AzAccessToken, TokenCredential as AzTokenCredential,
     TokenRequestOptions as AzTokenRequestOptions,
 };
-use azure_core::error::{Error as AzError, ErrorKind as AzErrorKind};
+use azure_core::error::Error as AzError;
 use entra_core::{AccessToken, TokenCredential, TokenRequestOptions};
 
 /// An entra-rs [`TokenCredential`] seen as an
@@ -198,12 +198,13 @@ pub fn to_azure_core_token(token: AccessToken) -> AzAccessToken {
 /// `downcast_ref::<entra_core::Error>()` returns it.
 #[must_use]
 pub fn to_azure_core_error(err: entra_core::Error) -> AzError {
-    let message = err.to_string();
-    AzError::with_error(AzErrorKind::Credential, err, message)
+    // One conversion, entra-core's `From` (its `azure_core` feature).
+    err.into()
 }
 
 #[cfg(test)]
 mod tests {
+    use azure_core::error::ErrorKind as AzErrorKind;
     use std::error::Error as _;
     use std::sync::Mutex;
 

@@ -332,6 +332,38 @@ impl PublicClient {
         tracing::debug!(credential = self.name, "credential closed");
     }
 
+    /// Signs the account of the record out (MSAL's `remove_account`): removes its tokens
+    /// for this client (refresh tokens, family refresh tokens, access and ID tokens, the
+    /// account entry) from the plain and the CAE cache, persistent ones included, forgets the
+    /// tokens held in memory and the record. Returns whether a cache held anything of it. The
+    /// next request signs in again. Other threads' per-thread copies of a token they were last
+    /// served are dropped on their next call.
+    ///
+    /// # Errors
+    /// The persistent cache cannot be read or written.
+    pub async fn sign_out(&self) -> Result<bool> {
+        let Some(record) = self.record.load_full() else {
+            self.front.clear();
+            return Ok(false);
+        };
+        let authority = self.authority_host.authority(record.tenant_id())?;
+        let (mut environments, _) = self.provisional_keys(&authority);
+        if !environments.iter().any(|e| e == record.authority()) {
+            environments.push(record.authority().to_owned());
+        }
+        let mut removed = false;
+        for cae in [false, true] {
+            let cache = self.cache(cae)?;
+            removed |= cache
+                .remove_account(record.home_account_id(), &environments, &self.client_id)
+                .await?;
+        }
+        self.front.clear();
+        self.record.store(None);
+        tracing::info!(credential = self.name, removed, "signed out");
+        Ok(removed)
+    }
+
     /// The token endpoint client (built on first use).
     ///
     /// # Errors

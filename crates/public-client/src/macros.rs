@@ -264,6 +264,16 @@ macro_rules! public_client_credential {
                     .map_err($decorate)
             }
 
+            /// Signs the signed-in account out: removes its tokens for this client from the
+            /// caches (the persistent one included) and forgets its record, as MSAL's
+            /// `remove_account`. Returns whether a cache held any of them.
+            ///
+            /// # Errors
+            /// `ClientAuthentication` when the persistent cache cannot be read or written.
+            pub async fn sign_out(&self) -> $crate::__reexport::Result<bool> {
+                self.client.sign_out().await.map_err($decorate)
+            }
+
             /// Releases what the credential holds: the tokens it keeps in memory, its view of
             /// the persistent cache and the authority metadata it fetched. The credential
             /// stays usable; the next request starts afresh (a persistent cache is kept).

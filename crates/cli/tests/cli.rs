@@ -1,15 +1,14 @@
-//! The `get_token` example as a user runs it: a separate process, built once by cargo, run
-//! with its flags against its embedded mock (`--mock`), judged by its exit code, its JSON on
-//! stdout and what it reports on stderr (the sign-in URL and the requests its mock received).
-//! Every process gets its own cache directory (`ENTRA_TOKEN_CACHE_DIR`) and talks only to
-//! 127.0.0.1.
-
+//! The `entra` command as a user runs it: the binary cargo built (`CARGO_BIN_EXE_entra`), run
+//! with its flags against its embedded mock (`--mock`, the `mock` feature), judged by its exit
+//! code, its JSON on stdout and what it reports on stderr (the sign-in URL and the requests
+//! its mock received). Every process gets its own cache directory (`ENTRA_TOKEN_CACHE_DIR`)
+//! and talks only to 127.0.0.1.
+#![cfg(feature = "mock")]
 // Test helpers stop loudly, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 /// The mock's default tenant and user (entra-testing's defaults).
@@ -17,45 +16,9 @@ const MOCK_TENANT_ID: &str = "11111111-2222-4333-8444-555555555555";
 const MOCK_USER: &str = "alice@contoso.onmicrosoft.com";
 const OTHER_TENANT: &str = "99999999-2222-4333-8444-555555555555";
 
-/// Builds an example (cargo is a no-op when it is fresh) and returns its path.
-fn build_example(name: &str) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--package",
-        "entra-browser-flow",
-        "--example",
-        name,
-        "--message-format",
-        "json-render-diagnostics",
-    ])
-    .current_dir(env!("CARGO_MANIFEST_DIR"))
-    .stderr(Stdio::inherit());
-    // The same features and profile as this test, so nothing is rebuilt for nothing.
-    if cfg!(feature = "azure_core") {
-        cmd.args(["--features", "azure_core"]);
-    }
-    if !cfg!(debug_assertions) {
-        cmd.arg("--release");
-    }
-    let output = cmd.output().expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building the {name} example failed"
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reports the example's executable")
-}
-
-/// The `get_token` example, built once.
+/// The `entra` binary cargo built for this test.
 fn example() -> &'static Path {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| build_example("get_token"))
+    Path::new(env!("CARGO_BIN_EXE_entra"))
 }
 
 /// One finished run of the example.
@@ -130,9 +93,15 @@ impl Run {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let expires_on = json["expiresOn"]
+        let expires_on = json["expires_on"]
             .as_i64()
-            .expect("expiresOn in Unix seconds");
+            .expect("expires_on in Unix seconds");
+        // az's expiresOn: local time, `YYYY-MM-DD HH:MM:SS.ffffff`.
+        let shown = json["expiresOn"]
+            .as_str()
+            .expect("expiresOn as az prints it");
+        assert_eq!(shown.len(), 26, "{shown}");
+        assert_eq!(&shown[10..11], " ", "{shown}");
         assert!(
             expires_on > now && expires_on <= now + 2 * 3600,
             "{expires_on} vs {now}"
@@ -160,7 +129,6 @@ fn run_in(cache_dir: &Path, args: &[&str]) -> Run {
         .env("ENTRA_TOKEN_CACHE_DIR", cache_dir)
         .env_remove("SSL_CERT_FILE")
         .env_remove("RUST_LOG")
-        .env_remove("ENTRA_GET_TOKEN_STATS")
         .env_remove("AZURE_AUTHORITY_HOST")
         .stdin(Stdio::null())
         .output()
@@ -189,9 +157,16 @@ fn signs_in_against_the_mock_and_prints_one_json_object() {
     let json = r.assert_token();
     assert_eq!(
         json.as_object().unwrap().keys().collect::<Vec<_>>(),
-        ["accessToken", "expiresOn", "tokenType"],
-        "no refreshOn when the service sent no refresh_in"
+        [
+            "accessToken",
+            "expiresOn",
+            "expires_on",
+            "tenant",
+            "tokenType"
+        ],
+        "az account get-access-token's fields"
     );
+    assert_eq!(json["tenant"], MOCK_TENANT_ID);
     // The browser gets a loopback address that redirects to the sign-in page, so the
     // one-time values of the authorize URL never reach a browser launcher's logs.
     let opened = r.opened_url();
@@ -258,7 +233,7 @@ fn a_fresh_process_signs_in_silently_from_the_persistent_cache_and_the_record() 
     );
     assert!(!second.stderr.contains("Signing in"), "{}", second.stderr);
 
-    // Without the record, the cache alone does not pick an account.
+    // Without the record, the cache's only account is used, as az uses its signed-in one.
     let no_record = run_in(
         dir.path(),
         &[
@@ -271,7 +246,30 @@ fn a_fresh_process_signs_in_silently_from_the_persistent_cache_and_the_record() 
             "--no-prompt",
         ],
     );
-    no_record.assert_failure(
+    let json = no_record.assert_token();
+    assert_eq!(no_record.mock_requests(), 0, "{}", no_record.stderr);
+    assert_eq!(json["accessToken"], first_json["accessToken"]);
+    assert!(
+        no_record.stderr.contains(&format!(
+            "Using the account in the token cache: {MOCK_USER}"
+        )),
+        "{}",
+        no_record.stderr
+    );
+    // Another cache has no account: --no-prompt then asks for a sign-in (exit code 5).
+    let other = run_in(
+        dir.path(),
+        &[
+            "--mock",
+            "--scope",
+            GRAPH,
+            "--cache-name",
+            "cli-other",
+            "--allow-unencrypted-storage",
+            "--no-prompt",
+        ],
+    );
+    other.assert_failure(
         5,
         "authentication required",
         "Interactive authentication is required",
@@ -451,7 +449,7 @@ fn invalid_arguments_exit_with_code_2_before_any_request() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.pem");
     let output = Command::new(example())
-        .args(["--scope", GRAPH, "--no-prompt"])
+        .args(["--scope", GRAPH, "--no-prompt", "--no-cache"])
         .env("SSL_CERT_FILE", &missing)
         .env("ENTRA_TOKEN_CACHE_DIR", dir.path())
         .output()
@@ -488,52 +486,6 @@ fn invalid_arguments_exit_with_code_2_before_any_request() {
     }
 }
 
-/// `cargo xtask demo` runs this example: it must finish and its closing table must show the
-/// counts it measured: a sign-in, then the cache, the refresh token, and a fresh credential
-/// served from the persistent cache.
-#[test]
-fn the_demo_narrates_measured_counts() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(build_example("demo"))
-        .env("TMPDIR", dir.path())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let rows: Vec<Vec<&str>> = stdout
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| step") && !l.starts_with("| ---"))
-        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
-        .collect();
-    let counts: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[0], r[1], r[2])).collect();
-    assert_eq!(
-        counts,
-        [
-            ("interactive sign-in", "2", "1"),
-            ("same scope again (cache)", "0", "0"),
-            ("new scope (refresh token)", "1", "0"),
-            ("fresh credential, Graph", "0", "0"),
-            ("fresh credential, ARM", "0", "0"),
-        ],
-        "{stdout}"
-    );
-    // Secrets and one-time values are never printed.
-    assert!(stdout.contains("state=<"), "{stdout}");
-    assert!(!stdout.contains("eyJ"), "no token in the narration");
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "the temporary cache is removed"
-    );
-}
-
 /// `--device-code`: the tool signs in with a device code (the mock's user enters it), through
 /// the credential's device code fallback; one device code request and one poll.
 #[test]
@@ -565,4 +517,119 @@ fn paste_redirect_signs_in_against_the_mock() {
     assert!(!r.stderr.contains("Signing in: opening"), "{}", r.stderr);
     assert_eq!(r.mock_requests(), 2);
     assert_eq!(r.query("response_mode").as_deref(), Some("query"));
+}
+
+/// `--output exec-credential`: what kubectl reads from a credential plugin; az's aliases
+/// `--resource` and `--tenant` reach the request.
+#[test]
+fn exec_credential_output_and_az_aliases() {
+    let r = run(&[
+        "get-token",
+        "--mock",
+        "--resource",
+        "6dae42f8-4368-4678-94ff-3960e28e3630",
+        "--tenant",
+        MOCK_TENANT_ID,
+        "--output",
+        "exec-credential",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let json = r.json();
+    assert_eq!(json["kind"], "ExecCredential");
+    assert_eq!(json["apiVersion"], "client.authentication.k8s.io/v1");
+    let token = json["status"]["token"].as_str().unwrap();
+    assert_eq!(token.split('.').count(), 3, "a JWT");
+    let stamp = json["status"]["expirationTimestamp"].as_str().unwrap();
+    let expires =
+        time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|e| panic!("{stamp}: {e}"));
+    assert!(expires > time::OffsetDateTime::now_utc());
+    assert_eq!(
+        r.query("scope").unwrap().split(' ').next(),
+        Some("6dae42f8-4368-4678-94ff-3960e28e3630/.default")
+    );
+    assert_eq!(
+        r.sign_in_url().path(),
+        format!("/{MOCK_TENANT_ID}/oauth2/v2.0/authorize")
+    );
+}
+
+/// `entra accounts` lists the cache's accounts; `entra sign-out` removes one's tokens, after
+/// which `get-token --no-prompt` needs a sign-in (exit code 5) and the account is gone.
+#[test]
+fn accounts_and_sign_out_work_on_the_persistent_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = [
+        "--cache-name",
+        "cli-accounts",
+        "--allow-unencrypted-storage",
+    ];
+    let list = |dir: &Path| {
+        let mut args = vec!["accounts"];
+        args.extend(cache);
+        let r = run_in(dir, &args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.json()
+    };
+    assert_eq!(list(dir.path()), serde_json::json!([]));
+    let mut sign_in = vec!["get-token", "--mock", "--scope", GRAPH];
+    sign_in.extend(cache);
+    run_in(dir.path(), &sign_in).assert_token();
+    let accounts = list(dir.path());
+    assert_eq!(accounts.as_array().unwrap().len(), 1, "{accounts}");
+    assert_eq!(accounts[0]["username"], MOCK_USER);
+    assert_eq!(accounts[0]["environment"], "login.microsoftonline.com");
+    let home = accounts[0]["homeAccountId"].as_str().unwrap();
+    assert!(home.ends_with(&format!(".{MOCK_TENANT_ID}")), "{home}");
+
+    // An unknown username is an invalid argument; nothing is removed.
+    let mut wrong = vec!["sign-out", "--username", "mallory@contoso.com"];
+    wrong.extend(cache);
+    run_in(dir.path(), &wrong).assert_failure(2, "invalid argument", "no account named");
+    assert_eq!(list(dir.path()).as_array().unwrap().len(), 1);
+
+    let mut out = vec!["sign-out", "--username", MOCK_USER];
+    out.extend(cache);
+    let r = run_in(dir.path(), &out);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.json()["removed"], true);
+    assert_eq!(list(dir.path()), serde_json::json!([]));
+    let mut silent = sign_in.clone();
+    silent.push("--no-prompt");
+    let r = run_in(dir.path(), &silent);
+    r.assert_failure(
+        5,
+        "authentication required",
+        "Interactive authentication is required",
+    );
+    assert_eq!(r.mock_requests(), 0);
+    let text = std::fs::read_to_string(dir.path().join("cli-accounts.nocae")).unwrap();
+    assert!(
+        !text.contains("\"secret\": \"ey"),
+        "no access token is left"
+    );
+}
+
+#[test]
+fn the_commands_and_their_exit_codes_are_documented() {
+    let help = run(&["--help"]);
+    assert_eq!(help.code, Some(0));
+    for part in [
+        "entra get-token",
+        "entra accounts",
+        "entra sign-out",
+        "--resource",
+        "--tenant-id, --tenant",
+        "--output",
+        "exec-credential",
+        "6dae42f8-4368-4678-94ff-3960e28e3630",
+        "EXIT CODES",
+    ] {
+        assert!(help.stdout.contains(part), "--help shows {part}");
+    }
+    let version = run(&["--version"]);
+    assert_eq!(version.code, Some(0));
+    assert!(version.stdout.starts_with("entra "), "{}", version.stdout);
+    run(&["launch"]).assert_failure(2, "invalid argument", "unknown command");
+    run(&["accounts", "--scope", GRAPH]).assert_failure(2, "invalid argument", "get-token");
 }

@@ -1,0 +1,150 @@
+//! `entra accounts` and `entra sign-out`: the accounts of the persistent cache (the plain and
+//! the CAE one), and removing one account's tokens through the credential's `sign_out`.
+
+use std::collections::BTreeMap;
+
+use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
+use entra_cache::TokenCachePersistenceOptions;
+use entra_core::{AuthenticationRecord, DEVELOPER_SIGN_ON_CLIENT_ID, Error, Result};
+
+use crate::args::Args;
+use crate::token::persistence;
+
+/// One account of the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Account {
+    pub(crate) username: String,
+    pub(crate) home_account_id: String,
+    pub(crate) tenant_id: String,
+    pub(crate) environment: String,
+}
+
+impl Account {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "username": self.username,
+            "homeAccountId": self.home_account_id,
+            "tenantId": self.tenant_id,
+            "environment": self.environment,
+        })
+    }
+
+    fn record(&self, client_id: &str) -> AuthenticationRecord {
+        AuthenticationRecord::new(
+            &self.tenant_id,
+            client_id,
+            &self.environment,
+            &self.home_account_id,
+            &self.username,
+        )
+    }
+}
+
+/// Every account of the plain and the CAE cache, once each, sorted by username.
+pub(crate) async fn list(persistence: &TokenCachePersistenceOptions) -> Result<Vec<Account>> {
+    let mut found = BTreeMap::new();
+    for cae in [false, true] {
+        let cache = persistence.cache(cae)?;
+        cache.reload().await?;
+        for (_, entry) in cache.tokens().document().accounts() {
+            let account = Account {
+                username: entry.username.clone(),
+                home_account_id: entry.home_account_id.clone(),
+                tenant_id: entry.realm.clone(),
+                environment: entry.environment.clone(),
+            };
+            found
+                .entry((
+                    account.username.to_lowercase(),
+                    account.home_account_id.clone(),
+                ))
+                .or_insert(account);
+        }
+    }
+    Ok(found.into_values().collect())
+}
+
+/// The one account `--username` names, or the only one; `None` when there is none, or several
+/// and no `--username` (then get-token signs in).
+fn pick(accounts: Vec<Account>, username: Option<&str>) -> Result<Option<Account>> {
+    match username {
+        Some(name) => {
+            let named: Vec<Account> = accounts
+                .into_iter()
+                .filter(|a| a.username.eq_ignore_ascii_case(name))
+                .collect();
+            match named.len() {
+                0 => Err(Error::invalid_argument(format!(
+                    "no account named {name} is in the token cache: run `entra accounts` to list them"
+                ))),
+                1 => Ok(named.into_iter().next()),
+                n => Err(Error::invalid_argument(format!(
+                    "{n} accounts named {name} are in the token cache (one per home tenant); \
+                     pass --record with the record of the one you mean"
+                ))),
+            }
+        }
+        None if accounts.len() == 1 => Ok(accounts.into_iter().next()),
+        None => Ok(None),
+    }
+}
+
+/// The record `get-token` uses when no `--record` was given: the cache's one account, or the
+/// one `--username` names.
+pub(crate) async fn record_from_cache(
+    persistence: &TokenCachePersistenceOptions,
+    args: &Args,
+) -> Result<Option<AuthenticationRecord>> {
+    let accounts = list(persistence).await?;
+    let client_id = args
+        .client_id
+        .as_deref()
+        .unwrap_or(DEVELOPER_SIGN_ON_CLIENT_ID);
+    Ok(pick(accounts, args.username.as_deref())?.map(|a| {
+        eprintln!(
+            "Using the account in the token cache: {} (tenant {})",
+            a.username, a.tenant_id
+        );
+        a.record(client_id)
+    }))
+}
+
+/// `entra accounts`.
+pub(crate) async fn accounts(args: &Args) -> Result<Vec<Account>> {
+    let Some(persistence) = persistence(args) else {
+        return Ok(Vec::new());
+    };
+    list(&persistence).await
+}
+
+/// `entra sign-out`: removes the account's tokens for the client; returns the account.
+pub(crate) async fn sign_out(args: &Args) -> Result<(Account, bool)> {
+    let Some(persistence) = persistence(args) else {
+        return Err(Error::invalid_argument(
+            "no persistent cache to sign out of",
+        ));
+    };
+    let accounts = list(&persistence).await?;
+    let several = accounts.len() > 1;
+    let Some(account) = pick(accounts, args.username.as_deref())? else {
+        return Err(Error::invalid_argument(if several {
+            "several accounts are in the token cache: name one with --username (see `entra accounts`)"
+        } else {
+            "no account is in the token cache"
+        }));
+    };
+    let client_id = args
+        .client_id
+        .as_deref()
+        .unwrap_or(DEVELOPER_SIGN_ON_CLIENT_ID);
+    let mut options = InteractiveBrowserCredentialOptions::default()
+        .with_authentication_record(account.record(client_id))
+        .with_cache_persistence_options(persistence)
+        .with_disable_automatic_authentication(true);
+    if let Some(authority) = &args.authority {
+        options = options.with_authority(authority.clone());
+    }
+    let credential = InteractiveBrowserCredential::new(options)?;
+    let removed = credential.sign_out().await?;
+    Ok((account, removed))
+}
