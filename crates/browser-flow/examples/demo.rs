@@ -464,7 +464,7 @@ async fn demo() -> Result<()> {
         );
     }
     println!("\nThe temporary cache directory is removed now. Try the command-line program next:");
-    println!("   cargo run -p entra-browser-flow --example get_token -- --mock --scope {GRAPH}");
+    println!("   cargo run -p entra-cli --features mock -- get-token --mock --scope {GRAPH}");
     Ok(())
 }
 

@@ -9,6 +9,9 @@ use entra_core::{BrowserOpener, Result};
 
 use crate::args::Args;
 
+/// Enters a device code as the mock's user; `true` when the code was known.
+pub(crate) type Approve = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// What a run against the mock needs.
 pub(crate) struct Mock {
     /// An HTTP client that reaches the mock as the real Entra hosts.
@@ -18,7 +21,7 @@ pub(crate) struct Mock {
     /// A "browser elsewhere" for `--paste-redirect`.
     pub(crate) paste: Arc<dyn PasteRedirect>,
     /// Enters a device code as the mock's user.
-    pub(crate) approve: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    pub(crate) approve: Approve,
     #[cfg(feature = "mock")]
     inner: Arc<entra_testing::MockEntra>,
 }

@@ -68,7 +68,7 @@ impl BrowserOpener for NoBrowser {
 
 /// Shows the device code on stderr; with the embedded mock, the mock's user enters it at once.
 fn device_code_prompt(
-    approve: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    approve: Option<crate::mock::Approve>,
 ) -> impl Fn(&entra_device_code::DeviceCodeInfo) + Send + Sync + 'static {
     move |info| {
         eprintln!("{}", info.message);

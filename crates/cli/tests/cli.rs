@@ -7,7 +7,7 @@
 // Test helpers stop loudly, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";

@@ -97,7 +97,7 @@ impl SecretStore for MemorySecretStore {
 }
 
 /// Seals the cache file's bytes for this user, as MSAL does on Windows with DPAPI
-/// ([`DpapiProtector`](crate::DpapiProtector) there): the file holds
+/// (`DpapiProtector` there): the file holds
 /// `protect(json)`, which only this user on this machine can `unprotect`.
 pub trait Protector: Send + Sync + fmt::Debug {
     /// Seals `data`.
