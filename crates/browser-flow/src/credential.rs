@@ -14,7 +14,9 @@ use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, ClientInfo, ResponseMode};
 use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcome};
 
 use crate::browser::{SystemBrowser, redact_url};
-use crate::options::{InteractiveBrowserCredentialOptions, RedirectTarget, parse_redirect_uri};
+use crate::options::{
+    InteractiveBrowserCredentialOptions, Prompt, RedirectTarget, parse_redirect_uri,
+};
 use crate::paste::{PasteRedirect, parse_pasted};
 use crate::server::{AuthCode, LoopbackServer};
 
@@ -25,6 +27,8 @@ pub(crate) const CREDENTIAL_NAME: &str = "InteractiveBrowserCredential";
 /// serve.
 struct BrowserStep {
     login_hint: Option<String>,
+    prompt: Prompt,
+    domain_hint: Option<String>,
     redirect: RedirectTarget,
     response_mode: ResponseMode,
     timeout: Duration,
@@ -157,6 +161,8 @@ impl InteractiveBrowserCredential {
             client,
             step: BrowserStep {
                 login_hint: options.login_hint,
+                prompt: options.prompt,
+                domain_hint: options.domain_hint,
                 redirect,
                 response_mode: options.response_mode,
                 timeout: options.timeout,
@@ -185,6 +191,8 @@ impl BrowserStep {
         let params = AuthorizeParams::new(ctx.client_id, server.redirect_uri(), ctx.scopes)
             .with_response_mode(self.response_mode)
             .with_login_hint(self.login_hint.as_deref())
+            .with_prompt(self.prompt.as_param())
+            .with_domain_hint(self.domain_hint.as_deref())
             .with_claims(ctx.claims);
         let flow = AuthCodeFlow::new(ctx.endpoints, params)?;
         let sign_in_url = flow.authorize_url().as_str();
@@ -239,6 +247,8 @@ impl BrowserStep {
         let params = AuthorizeParams::new(ctx.client_id, &redirect_uri, ctx.scopes)
             .with_response_mode(ResponseMode::Query)
             .with_login_hint(self.login_hint.as_deref())
+            .with_prompt(self.prompt.as_param())
+            .with_domain_hint(self.domain_hint.as_deref())
             .with_claims(ctx.claims);
         let flow = AuthCodeFlow::new(ctx.endpoints, params)?;
         tracing::info!(url = %redact_url(flow.authorize_url().as_str()), "waiting for a pasted sign-in address");

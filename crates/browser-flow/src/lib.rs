@@ -67,7 +67,8 @@ pub use browser::{PrintUrlOpener, SystemBrowser};
 pub use credential::InteractiveBrowserCredential;
 pub use entra_cache::TokenCachePersistenceOptions;
 pub use entra_msal_lite::ResponseMode;
-pub use options::{DEFAULT_TIMEOUT, InteractiveBrowserCredentialOptions};
+pub use entra_public_client::AuthenticateOptions;
+pub use options::{DEFAULT_TIMEOUT, InteractiveBrowserCredentialOptions, Prompt};
 pub use paste::{PasteError, PasteFromStdin, PasteRedirect};
 pub use server::LoopbackError;
 

@@ -42,6 +42,8 @@ pub struct InteractiveBrowserCredentialOptions {
     /// record, cache, tenants, HTTP client).
     pub(crate) common: PublicClientOptions,
     pub(crate) login_hint: Option<String>,
+    pub(crate) prompt: Prompt,
+    pub(crate) domain_hint: Option<String>,
     pub(crate) redirect_uri: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) response_mode: ResponseMode,
@@ -57,6 +59,8 @@ impl Default for InteractiveBrowserCredentialOptions {
         Self {
             common: PublicClientOptions::new(crate::credential::CREDENTIAL_NAME),
             login_hint: None,
+            prompt: Prompt::SelectAccount,
+            domain_hint: None,
             redirect_uri: None,
             timeout: DEFAULT_TIMEOUT,
             response_mode: ResponseMode::FormPost,
@@ -72,6 +76,8 @@ impl fmt::Debug for InteractiveBrowserCredentialOptions {
         f.debug_struct("InteractiveBrowserCredentialOptions")
             .field("common", &self.common)
             .field("login_hint", &self.login_hint.as_ref().map(|_| "<set>"))
+            .field("prompt", &self.prompt)
+            .field("domain_hint", &self.domain_hint)
             .field("redirect_uri", &self.redirect_uri)
             .field("timeout", &self.timeout)
             .field("response_mode", &self.response_mode)
@@ -90,6 +96,23 @@ impl InteractiveBrowserCredentialOptions {
     #[must_use]
     pub fn with_login_hint(mut self, login_hint: impl Into<String>) -> Self {
         self.login_hint = Some(login_hint.into()).filter(|v| !v.trim().is_empty());
+        self
+    }
+
+    /// What the sign-in page asks the user (the authorize request's `prompt`). Default
+    /// [`Prompt::SelectAccount`], as Python.
+    #[must_use]
+    pub fn with_prompt(mut self, prompt: Prompt) -> Self {
+        self.prompt = prompt;
+        self
+    }
+
+    /// The user's domain (`domain_hint`, e.g. `contoso.com`, or `consumers`/`organizations`),
+    /// so that Entra sends the user straight to the domain's federated sign-in page. Blank
+    /// means none.
+    #[must_use]
+    pub fn with_domain_hint(mut self, domain_hint: impl Into<String>) -> Self {
+        self.domain_hint = Some(domain_hint.into()).filter(|v| !v.trim().is_empty());
         self
     }
 
@@ -326,5 +349,39 @@ mod tests {
     fn debug_hides_the_login_hint() {
         let o = InteractiveBrowserCredentialOptions::default().with_login_hint("alice@contoso.com");
         assert!(!format!("{o:?}").contains("alice"));
+    }
+}
+
+/// The authorize request's `prompt`: what the sign-in page asks the user.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Prompt {
+    /// `select_account`: the account picker (the default, as Python).
+    #[default]
+    SelectAccount,
+    /// `login`: the user must enter credentials again, even with a session.
+    Login,
+    /// `consent`: the consent page after sign-in, even when consent was given.
+    Consent,
+    /// `create`: the sign-up page (where the tenant allows self-service sign-up).
+    Create,
+    /// `none`: no interaction at all; fails with `interaction_required` when some is needed.
+    NoInteraction,
+    /// No `prompt` parameter: Entra decides (a single session signs in without a picker).
+    Unset,
+}
+
+impl Prompt {
+    /// The parameter's value, or `None` for [`Unset`](Self::Unset).
+    #[must_use]
+    pub fn as_param(self) -> Option<&'static str> {
+        match self {
+            Self::SelectAccount => Some("select_account"),
+            Self::Login => Some("login"),
+            Self::Consent => Some("consent"),
+            Self::Create => Some("create"),
+            Self::NoInteraction => Some("none"),
+            Self::Unset => None,
+        }
     }
 }

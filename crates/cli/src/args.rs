@@ -38,6 +38,8 @@ pub(crate) struct Args {
     pub(crate) client_id: Option<String>,
     pub(crate) redirect_uri: Option<String>,
     pub(crate) login_hint: Option<String>,
+    pub(crate) prompt: Option<entra_browser_flow::Prompt>,
+    pub(crate) domain_hint: Option<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) disable_instance_discovery: bool,
     pub(crate) enable_cae: bool,
@@ -185,6 +187,27 @@ fn parse_flags(args: Vec<OsString>, token_flags: bool) -> Result<Option<Args>> {
             Long("login-hint") => {
                 token_only("login-hint")?;
                 a.login_hint = Some(text(&mut parser)?);
+            }
+            Long("prompt") => {
+                token_only("prompt")?;
+                use entra_browser_flow::Prompt;
+                let value = text(&mut parser)?;
+                a.prompt = Some(match value.as_str() {
+                    "select_account" => Prompt::SelectAccount,
+                    "login" => Prompt::Login,
+                    "consent" => Prompt::Consent,
+                    "create" => Prompt::Create,
+                    "none" => Prompt::NoInteraction,
+                    _ => {
+                        return Err(Error::invalid_argument(format!(
+                            "--prompt takes select_account, login, consent, create or none, not '{value}'"
+                        )));
+                    }
+                });
+            }
+            Long("domain-hint") => {
+                token_only("domain-hint")?;
+                a.domain_hint = Some(text(&mut parser)?);
             }
             Long("timeout") => {
                 token_only("timeout")?;

@@ -63,6 +63,8 @@ CREDENTIAL OPTIONS:
     --redirect-uri URI              loopback redirect URI, e.g. http://localhost:8400
                                     (default: the first free port of 8400-8999)
     --login-hint USERNAME           pre-fill the username on the sign-in page
+    --prompt PROMPT                 select_account (default), login, consent, create or none
+    --domain-hint DOMAIN            send the user to the domain's sign-in page (e.g. contoso.com)
     --timeout SECS                  how long to wait for the user (default: 300)
     --disable-instance-discovery    skip authority validation (trusted private clouds only)
     --cache-name NAME               the persistent token cache (default: msal.cache, the one the

@@ -200,6 +200,12 @@ pub(crate) async fn run(args: &Args) -> Result<Got> {
     if let Some(v) = &args.login_hint {
         options = options.with_login_hint(v.clone());
     }
+    if let Some(v) = args.prompt {
+        options = options.with_prompt(v);
+    }
+    if let Some(v) = &args.domain_hint {
+        options = options.with_domain_hint(v.clone());
+    }
     if let Some(v) = args.timeout {
         options = options.with_timeout(v);
     }

@@ -295,6 +295,10 @@ fn options_reach_the_authorize_request() {
         &redirect,
         "--login-hint",
         MOCK_USER,
+        "--prompt",
+        "login",
+        "--domain-hint",
+        "contoso.com",
         "--timeout",
         "60",
         "--disable-instance-discovery",
@@ -306,6 +310,8 @@ fn options_reach_the_authorize_request() {
     assert_eq!(r.query("client_id").as_deref(), Some(client));
     assert_eq!(r.query("redirect_uri").as_deref(), Some(redirect.as_str()));
     assert_eq!(r.query("login_hint").as_deref(), Some(MOCK_USER));
+    assert_eq!(r.query("prompt").as_deref(), Some("login"));
+    assert_eq!(r.query("domain_hint").as_deref(), Some("contoso.com"));
 }
 
 #[test]

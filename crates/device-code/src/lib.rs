@@ -28,6 +28,7 @@ mod options;
 mod step;
 
 pub use credential::DeviceCodeCredential;
+pub use entra_public_client::AuthenticateOptions;
 pub use options::DeviceCodeCredentialOptions;
 pub use step::{
     DeviceCodeInfo, DeviceCodeStep, PollTimer, PromptCallback, TokioTimer, print_to_stderr,

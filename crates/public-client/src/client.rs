@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use tracing::Instrument as _;
 
 use crate::front::{FlightKey, Flights, FrontCache};
-use crate::options::PublicClientOptions;
+use crate::options::{AuthenticateOptions, PublicClientOptions};
 use crate::step::{InteractiveStep, StepContext, StepOutcome};
 use crate::tenant::{multitenant_disabled_by_env, resolve_tenant};
 
@@ -608,20 +608,59 @@ impl PublicClient {
         claims: Option<&str>,
         step: &dyn InteractiveStep,
     ) -> Result<AuthenticationRecord> {
+        let mut options = AuthenticateOptions::default().with_scopes(scopes.iter().copied());
+        if let Some(claims) = claims {
+            options = options.with_claims(claims);
+        }
+        self.authenticate_with(&options, step).await
+    }
+
+    /// [`authenticate`](Self::authenticate) with all of Python's keywords: scopes, claims, a
+    /// tenant (under the same rules as a request's) and CAE (the token is cached in the CAE
+    /// cache).
+    ///
+    /// # Errors
+    /// As [`authenticate`](Self::authenticate); a tenant that is not allowed is a
+    /// client-authentication error, as for `get_token`.
+    pub async fn authenticate_with(
+        &self,
+        options: &AuthenticateOptions,
+        step: &dyn InteractiveStep,
+    ) -> Result<AuthenticationRecord> {
+        let requested = options.tenant_id.as_deref();
+        let multitenant_disabled = requested
+            .is_some_and(|t| !t.eq_ignore_ascii_case(&self.tenant_id))
+            && multitenant_disabled_by_env();
+        let tenant = resolve_tenant(
+            &self.tenant_id,
+            requested,
+            &self.additionally_allowed_tenants,
+            multitenant_disabled,
+        )?
+        .to_owned();
+        let scopes: Vec<&str> = options.scopes.iter().map(String::as_str).collect();
         let span = tracing::info_span!(
             "authenticate",
             scopes = ?scopes,
-            tenant = self.tenant_id.as_str()
+            tenant = tenant.as_str()
         );
-        self.authenticate_inner(scopes, claims, step)
-            .instrument(span)
-            .await
+        self.authenticate_inner(
+            &scopes,
+            options.claims.as_deref(),
+            &tenant,
+            options.enable_cae,
+            step,
+        )
+        .instrument(span)
+        .await
     }
 
     async fn authenticate_inner(
         &self,
         scopes: &[&str],
         claims: Option<&str>,
+        tenant: &str,
+        cae: bool,
         step: &dyn InteractiveStep,
     ) -> Result<AuthenticationRecord> {
         let default_scope;
@@ -636,15 +675,14 @@ impl PublicClient {
         validate_scopes("authenticate", scopes)?;
         check_scopes(scopes)?;
         let claims = claims.filter(|c| !c.is_empty());
-        let tenant = self.tenant_id.clone();
-        let cache = self.cache(false)?;
+        let cache = self.cache(cae)?;
         // The cache must be usable (keyring, file) before the user is asked to sign in.
         cache.reload().await?;
-        let endpoints = self.endpoints(&tenant).await?;
+        let endpoints = self.endpoints(tenant).await?;
         let (info, record) = self
-            .interactive(&endpoints, scopes, claims, false, step)
+            .interactive(&endpoints, scopes, claims, cae, step)
             .await?;
-        self.front.insert(scopes, &tenant, false, &info);
+        self.front.insert(scopes, tenant, cae, &info);
         Ok(record)
     }
 

@@ -274,6 +274,22 @@ macro_rules! public_client_credential {
                 self.client.sign_out().await.map_err($decorate)
             }
 
+            /// [`authenticate`](Self::authenticate) with every keyword of Python's:
+            /// scopes, claims, a tenant (under the rules of a request's tenant) and CAE.
+            ///
+            /// # Errors
+            /// As `authenticate`; a tenant that is not allowed is a client-authentication
+            /// error.
+            pub async fn authenticate_with(
+                &self,
+                options: &$crate::AuthenticateOptions,
+            ) -> $crate::__reexport::Result<$crate::__reexport::AuthenticationRecord> {
+                self.client
+                    .authenticate_with(options, &self.step)
+                    .await
+                    .map_err($decorate)
+            }
+
             /// Releases what the credential holds: the tokens it keeps in memory, its view of
             /// the persistent cache and the authority metadata it fetched. The credential
             /// stays usable; the next request starts afresh (a persistent cache is kept).

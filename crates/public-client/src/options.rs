@@ -210,3 +210,64 @@ fn non_empty(value: impl Into<String>) -> Option<String> {
     let value = value.into();
     (!value.trim().is_empty()).then_some(value)
 }
+
+/// The keywords of `authenticate` (Python's `scopes`, `claims`, `tenant_id`, `enable_cae`), as
+/// a struct that can grow without breaking callers.
+///
+/// ```
+/// use entra_public_client::AuthenticateOptions;
+///
+/// let options = AuthenticateOptions::default()
+///     .with_scopes(["https://graph.microsoft.com/.default"])
+///     .with_tenant_id("contoso.onmicrosoft.com")
+///     .with_enable_cae(true);
+/// assert_eq!(options.scopes, ["https://graph.microsoft.com/.default"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthenticateOptions {
+    /// The scopes to sign in for (and cache a token for). Empty: the Azure Resource Manager
+    /// scope of a known cloud, as Python.
+    pub scopes: Vec<String>,
+    /// Claims to request (a claims challenge).
+    pub claims: Option<String>,
+    /// The tenant to sign in to, under the rules of a request's tenant
+    /// (`additionally_allowed_tenants`). Default: the credential's.
+    pub tenant_id: Option<String>,
+    /// Cache the token in the CAE cache, with the `CP1` capability.
+    pub enable_cae: bool,
+}
+
+impl AuthenticateOptions {
+    /// Sets [`scopes`](Self::scopes).
+    #[must_use]
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets [`claims`](Self::claims).
+    #[must_use]
+    pub fn with_claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into());
+        self
+    }
+
+    /// Sets [`tenant_id`](Self::tenant_id).
+    #[must_use]
+    pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        self.tenant_id = Some(tenant_id.into());
+        self
+    }
+
+    /// Sets [`enable_cae`](Self::enable_cae).
+    #[must_use]
+    pub fn with_enable_cae(mut self, enable: bool) -> Self {
+        self.enable_cae = enable;
+        self
+    }
+}

@@ -48,6 +48,37 @@ async fn first_sign_in_on_a_known_cloud_is_one_request_then_cached_hits_are_zero
     assert_eq!(record.client_id(), entra_core::DEVELOPER_SIGN_ON_CLIENT_ID);
 }
 
+/// `prompt` and `domain_hint` reach the sign-in page; `Prompt::Unset` sends no `prompt`.
+#[tokio::test]
+async fn prompt_and_domain_hint_reach_the_authorize_request() {
+    use entra_browser_flow::Prompt;
+    for (prompt, sent) in [
+        (Prompt::Login, Some("login")),
+        (Prompt::Consent, Some("consent")),
+        (Prompt::Create, Some("create")),
+        (Prompt::NoInteraction, Some("none")),
+        (Prompt::Unset, None),
+    ] {
+        let env = Env::start().await;
+        let credential = InteractiveBrowserCredential::new(
+            env.options()
+                .with_prompt(prompt)
+                .with_domain_hint("contoso.com"),
+        )
+        .unwrap();
+        credential.get_token(&[SCOPE], None).await.unwrap();
+        assert_eq!(
+            opened_param(&env.browser, 0, "prompt").as_deref(),
+            sent,
+            "{prompt:?}"
+        );
+        assert_eq!(
+            opened_param(&env.browser, 0, "domain_hint").as_deref(),
+            Some("contoso.com")
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_authorize_url_carries_what_python_sends() {
     let env = Env::start().await;

@@ -119,3 +119,42 @@ async fn a_listed_tenant_is_allowed_and_organizations_accepts_any_without_a_list
         .unwrap_err();
     assert!(err.is_client_authentication());
 }
+
+/// `authenticate_with`: Python's `authenticate(scopes=, claims=, tenant_id=, enable_cae=)`.
+/// The sign-in goes to the requested tenant with the CP1 capability, and a later CAE request
+/// for that tenant is served from the cache; an unlisted tenant is refused before any request.
+#[tokio::test]
+async fn authenticate_with_options_signs_in_to_the_tenant_and_the_cae_cache() {
+    let env = Env::start().await;
+    let credential = InteractiveBrowserCredential::new(
+        env.options()
+            .with_tenant_id(DEFAULT_TENANT_ID)
+            .with_additionally_allowed_tenants([OTHER_TENANT]),
+    )
+    .unwrap();
+    let options = entra_browser_flow::AuthenticateOptions::default()
+        .with_scopes([SCOPE])
+        .with_tenant_id(OTHER_TENANT)
+        .with_enable_cae(true);
+    credential.authenticate_with(&options).await.unwrap();
+    let redeemed = env.mock.last_request(Endpoint::Token).unwrap();
+    assert_eq!(redeemed.tenant(), Some(OTHER_TENANT));
+    assert_eq!(
+        env.mock.last_client_capabilities(),
+        Some(vec!["CP1".to_owned()])
+    );
+    env.mock.clear_log();
+    let cae = TokenRequestOptions::default()
+        .with_tenant_id(OTHER_TENANT)
+        .with_enable_cae(true);
+    credential.get_token(&[SCOPE], Some(cae)).await.unwrap();
+    assert_eq!(env.mock.total_requests(), 0, "served from the CAE cache");
+
+    let refused = entra_browser_flow::AuthenticateOptions::default()
+        .with_scopes([SCOPE])
+        .with_tenant_id("contoso.onmicrosoft.com");
+    let err = credential.authenticate_with(&refused).await.unwrap_err();
+    assert!(err.is_client_authentication(), "{err}");
+    assert_eq!(env.mock.total_requests(), 0);
+    assert_eq!(env.browser.open_count(), 1);
+}
