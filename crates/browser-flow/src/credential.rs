@@ -29,6 +29,7 @@ struct BrowserStep {
     login_hint: Option<String>,
     prompt: Prompt,
     domain_hint: Option<String>,
+    pages: crate::redirect::Pages,
     redirect: RedirectTarget,
     response_mode: ResponseMode,
     timeout: Duration,
@@ -163,6 +164,7 @@ impl InteractiveBrowserCredential {
                 login_hint: options.login_hint,
                 prompt: options.prompt,
                 domain_hint: options.domain_hint,
+                pages: options.pages,
                 redirect,
                 response_mode: options.response_mode,
                 timeout: options.timeout,
@@ -187,6 +189,7 @@ impl BrowserStep {
     ) -> Result<std::result::Result<StepOutcome, BrowserOpenError>> {
         // Bind first: the browser must never be redirected to a port nobody listens on.
         let mut server = LoopbackServer::bind(&self.redirect).await?;
+        server.set_pages(self.pages.clone());
         let port = server.port();
         let params = AuthorizeParams::new(ctx.client_id, server.redirect_uri(), ctx.scopes)
             .with_response_mode(self.response_mode)

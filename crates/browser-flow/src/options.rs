@@ -44,6 +44,7 @@ pub struct InteractiveBrowserCredentialOptions {
     pub(crate) login_hint: Option<String>,
     pub(crate) prompt: Prompt,
     pub(crate) domain_hint: Option<String>,
+    pub(crate) pages: crate::redirect::Pages,
     pub(crate) redirect_uri: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) response_mode: ResponseMode,
@@ -61,6 +62,7 @@ impl Default for InteractiveBrowserCredentialOptions {
             login_hint: None,
             prompt: Prompt::SelectAccount,
             domain_hint: None,
+            pages: crate::redirect::Pages::default(),
             redirect_uri: None,
             timeout: DEFAULT_TIMEOUT,
             response_mode: ResponseMode::FormPost,
@@ -78,6 +80,8 @@ impl fmt::Debug for InteractiveBrowserCredentialOptions {
             .field("login_hint", &self.login_hint.as_ref().map(|_| "<set>"))
             .field("prompt", &self.prompt)
             .field("domain_hint", &self.domain_hint)
+            .field("custom_success_page", &self.pages.success.is_some())
+            .field("custom_failure_page", &self.pages.failure.is_some())
             .field("redirect_uri", &self.redirect_uri)
             .field("timeout", &self.timeout)
             .field("response_mode", &self.response_mode)
@@ -113,6 +117,26 @@ impl InteractiveBrowserCredentialOptions {
     #[must_use]
     pub fn with_domain_hint(mut self, domain_hint: impl Into<String>) -> Self {
         self.domain_hint = Some(domain_hint.into()).filter(|v| !v.trim().is_empty());
+        self
+    }
+
+    /// The HTML the browser shows after a successful sign-in, instead of the built-in page
+    /// (as MSAL.NET's `HtmlMessageSuccess`). It is served as given, under the loopback
+    /// server's headers (`Content-Security-Policy: default-src 'none'; style-src
+    /// 'unsafe-inline'`: inline styles work, scripts and external resources do not).
+    #[must_use]
+    pub fn with_success_page(mut self, html: impl Into<String>) -> Self {
+        self.pages.success = Some(html.into().into());
+        self
+    }
+
+    /// The HTML the browser shows when Entra redirected with an error (the user cancelled,
+    /// consent was refused), instead of the built-in page (MSAL.NET's `HtmlMessageError`).
+    /// `{error}` and `{error_description}` are replaced by Entra's values, HTML-escaped; the
+    /// rest is served as given, under the same headers as the success page.
+    #[must_use]
+    pub fn with_failure_page(mut self, html: impl Into<String>) -> Self {
+        self.pages.failure = Some(html.into().into());
         self
     }
 

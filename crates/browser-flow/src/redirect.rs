@@ -5,6 +5,7 @@
 //! size or encoding, and they never panic.
 
 use std::fmt;
+use std::sync::Arc;
 
 use entra_core::{ErrorResponse, Secret, constant_time_eq};
 
@@ -203,6 +204,51 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
+/// The pages the loopback server shows when the sign-in ends: the built-in ones, or HTML the
+/// application gives (as MSAL.NET's `HtmlMessageSuccess` / `HtmlMessageError`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pages {
+    pub(crate) success: Option<Arc<str>>,
+    pub(crate) failure: Option<Arc<str>>,
+}
+
+impl Pages {
+    /// The page after a successful sign-in.
+    pub(crate) fn success(&self) -> String {
+        self.success
+            .as_deref()
+            .map_or_else(success_page, str::to_owned)
+    }
+
+    /// The page after Entra redirected with an error: the application's, with `{error}` and
+    /// `{error_description}` replaced by the escaped values, else the built-in one.
+    pub(crate) fn failure(&self, response: &ErrorResponse) -> String {
+        let Some(template) = self.failure.as_deref() else {
+            return failure_page(response);
+        };
+        let description = response.error_description.as_deref().unwrap_or("");
+        // One pass, so an inserted value is never itself searched for a placeholder.
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(at) = rest.find('{') {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at..];
+            if let Some(after) = tail.strip_prefix("{error_description}") {
+                out.push_str(&html_escape(description));
+                rest = after;
+            } else if let Some(after) = tail.strip_prefix("{error}") {
+                out.push_str(&html_escape(&response.error));
+                rest = after;
+            } else {
+                out.push('{');
+                rest = &tail[1..];
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 /// The page shown after a successful sign-in.
 pub(crate) fn success_page() -> String {
     page(
@@ -355,6 +401,24 @@ mod tests {
             client_info: None,
         };
         assert!(!format!("{outcome:?}").contains("CODE-VALUE"));
+    }
+
+    #[test]
+    fn custom_pages_are_used_and_their_values_escaped_once() {
+        let pages = Pages {
+            success: Some("<p>Done, {error}</p>".into()),
+            failure: Some("<h1>{error}</h1><p>{error_description}</p><p>{other}</p>".into()),
+        };
+        assert_eq!(pages.success(), "<p>Done, {error}</p>");
+        let mut r = ErrorResponse::new("access_denied<script>");
+        r.error_description = Some("{error} & <b>".to_owned());
+        assert_eq!(
+            pages.failure(&r),
+            "<h1>access_denied&lt;script&gt;</h1><p>{error} &amp; &lt;b&gt;</p><p>{other}</p>"
+        );
+        let builtin = Pages::default();
+        assert!(builtin.success().contains("Authentication complete"));
+        assert!(builtin.failure(&r).contains("access_denied&lt;script&gt;"));
     }
 
     #[test]

@@ -85,6 +85,7 @@ pub(crate) struct LoopbackServer {
     path: String,
     redirect_uri: String,
     start: Option<StartRedirect>,
+    pages: redirect::Pages,
 }
 
 /// A one-time loopback address that redirects the browser to the sign-in page, so the URL an
@@ -169,6 +170,7 @@ impl LoopbackServer {
                 path: target.path.clone(),
                 redirect_uri: uri,
                 start: None,
+                pages: redirect::Pages::default(),
             });
         }
         let mut last_error = None;
@@ -182,6 +184,7 @@ impl LoopbackServer {
                         path: target.path.clone(),
                         redirect_uri: format!("http://localhost:{port}"),
                         start: None,
+                        pages: redirect::Pages::default(),
                     });
                 }
                 Err(e) => last_error = Some(e),
@@ -225,6 +228,11 @@ impl LoopbackServer {
         Ok(url)
     }
 
+    /// Shows `pages` when the sign-in ends instead of the built-in ones.
+    pub(crate) fn set_pages(&mut self, pages: redirect::Pages) {
+        self.pages = pages;
+    }
+
     /// Serves until a redirect with `expected_state` arrives or `timeout` passes (one deadline,
     /// from this call). Dropping the returned future closes the listeners at once and aborts
     /// every connection.
@@ -242,6 +250,7 @@ impl LoopbackServer {
             start: self.start,
             start_opened: AtomicBool::new(false),
             hosts: allowed_hosts(self.port),
+            pages: self.pages,
             path: self.path,
             mode,
             done: AtomicBool::new(false),
@@ -363,6 +372,8 @@ struct Shared {
     /// The `Host` header values served; anything else is refused (DNS rebinding, a request
     /// meant for another server).
     hosts: Vec<String>,
+    /// The pages shown when the sign-in ends (the application's, or the built-in ones).
+    pages: redirect::Pages,
     path: String,
     mode: ResponseMode,
     done: AtomicBool,
@@ -807,13 +818,13 @@ async fn route(
                     tracing::debug!("loopback server: authorization code received");
                     (
                         K::Code,
-                        redirect::success_page(),
+                        shared.pages.success(),
                         Ok(AuthCode { code, client_info }),
                     )
                 }
                 RedirectOutcome::Error(response) => {
                     tracing::debug!(error = %response.error, "loopback server: the authority redirected with an error");
-                    let page = redirect::failure_page(&response);
+                    let page = shared.pages.failure(&response);
                     (
                         K::ErrorRedirect,
                         page,

@@ -283,3 +283,38 @@ async fn the_opener_gets_a_one_time_loopback_address_without_request_values() {
         "{gone:?}"
     );
 }
+
+/// The application's own success and failure pages reach the browser; Entra's error values are
+/// inserted escaped.
+#[tokio::test]
+async fn custom_success_and_failure_pages_are_shown() {
+    let env = Env::start().await;
+    let credential = InteractiveBrowserCredential::new(
+        env.options()
+            .with_success_page("<h1>Contoso: you are signed in</h1>")
+            .with_failure_page("<h1>Contoso: {error}</h1><p>{error_description}</p>"),
+    )
+    .unwrap();
+    credential.get_token(&[SCOPE], None).await.unwrap();
+    let outcome = env.browser.wait_until_done().await.unwrap();
+    let page = outcome.redirect().unwrap();
+    assert_eq!(page.status(), Some(200));
+    assert_eq!(page.body(), "<h1>Contoso: you are signed in</h1>");
+
+    env.browser
+        .set_behavior(entra_testing::BrowserBehavior::Cancel);
+    let other = InteractiveBrowserCredential::new(
+        env.options()
+            .with_failure_page("<h1>Contoso: {error}</h1><p>{error_description}</p>"),
+    )
+    .unwrap();
+    other.get_token(&[SCOPE], None).await.unwrap_err();
+    let outcome = env.browser.wait_until_done().await.unwrap();
+    let body = outcome.redirect().unwrap().body().to_owned();
+    assert!(
+        body.starts_with("<h1>Contoso: access_denied</h1><p>"),
+        "{body}"
+    );
+    assert!(body.contains("AADSTS65004"), "{body}");
+    assert!(!body.contains("{error"), "{body}");
+}
