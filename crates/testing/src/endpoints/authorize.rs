@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ResponseMode {
     Query,
@@ -194,7 +193,11 @@ pub(super) fn validate_authorize(
 }
 
 /// Delivers a redirect to the client: 302 with a query, or Entra's auto-submitting form.
-pub(super) fn deliver(redirect_uri: &str, mode: ResponseMode, params: &[(&str, &str)]) -> Response<Body> {
+pub(super) fn deliver(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    params: &[(&str, &str)],
+) -> Response<Body> {
     match mode {
         ResponseMode::Query => {
             let sep = if redirect_uri.contains('?') { '&' } else { '?' };

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 /// Entra's alias groups (preferred_network, preferred_cache, aliases).
 pub(super) const KNOWN_CLOUDS: [(&str, &str, &[&str]); 4] = [
     (

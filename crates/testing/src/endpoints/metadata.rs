@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 pub(super) fn openid_configuration(shared: &Shared, ctx: &Ctx, segment: &str) -> Response<Body> {
     if ctx.method != "GET" {
         return method_not_allowed(ctx, "GET");

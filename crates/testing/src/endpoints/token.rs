@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 pub(super) fn token(shared: &Shared, ctx: &Ctx, segment: &str) -> Response<Body> {
     if ctx.method != "POST" {
         return method_not_allowed(ctx, "POST");
