@@ -53,7 +53,7 @@
 
 mod backend;
 mod error;
-mod handle;
+mod cache;
 mod model;
 mod persistent;
 mod token_cache;
@@ -61,7 +61,7 @@ mod token_cache;
 // The public interface is:
 pub use backend::{CacheBackend, CacheVersion, Loaded, MemoryBackend, ModifyFn};
 pub use error::{BoxError, CacheError};
-pub use handle::Cache;
+pub use cache::Cache;
 pub use model::{
     AUTHORITY_TYPE_ADFS, AUTHORITY_TYPE_MSSTS, AccessTokenEntry, AccountEntry, AppMetadataEntry,
     CacheDocument, IdTokenEntry, RefreshTokenEntry, keys, section,
