@@ -20,8 +20,8 @@ use time::OffsetDateTime;
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 const ARM: &str = "https://management.azure.com/.default";
-/// Query parameters whose values are secrets or one-time values: never printed.
-const REDACTED_PARAMS: [&str; 3] = ["state", "nonce", "code_challenge"];
+/// Query parameters whose values are one-time values: never printed (the credential's list).
+const REDACTED_PARAMS: [&str; 3] = entra_browser_flow::ONE_TIME_QUERY_PARAMS;
 
 /// Remembers the URLs it is asked to open, then lets the stand-in open them.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! Browser openers: the system browser (the `webbrowser` crate) and one that prints the URL,
-//! plus what the credential does when no browser opens.
+//! and the redaction of the sign-in URL for logs (what happens when no browser opens is the
+//! credential's: `credential.rs`).
 
 use async_trait::async_trait;
 use entra_core::{BrowserOpenError, BrowserOpener};
@@ -39,7 +40,8 @@ impl BrowserOpener for PrintUrlOpener {
     }
 }
 
-/// The authorize URL with the values of `state` and `nonce` replaced, for logs.
+/// The authorize URL with its one-time values and personal data replaced, for logs
+/// (entra-msal-lite's `ONE_TIME_QUERY_PARAMS` and `PERSONAL_QUERY_PARAMS`).
 pub(crate) fn redact_url(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return "<unparsable URL>".to_owned();
@@ -47,10 +49,11 @@ pub(crate) fn redact_url(url: &str) -> String {
     let pairs: Vec<(String, String)> = parsed
         .query_pairs()
         .map(|(k, v)| {
-            let v = if matches!(
-                k.as_ref(),
-                "state" | "nonce" | "login_hint" | "X-AnchorMailbox"
-            ) {
+            let hidden = entra_msal_lite::ONE_TIME_QUERY_PARAMS
+                .iter()
+                .chain(&entra_msal_lite::PERSONAL_QUERY_PARAMS)
+                .any(|p| *p == k.as_ref());
+            let v = if hidden {
                 "<redacted>".to_owned()
             } else {
                 v.into_owned()

@@ -52,16 +52,16 @@
 //! - [`CacheDocument`] and the entry types: MSAL's schema, unknown fields kept on round trip.
 
 mod backend;
-mod error;
 mod cache;
+mod error;
 mod model;
 mod persistent;
 mod token_cache;
 
 // The public interface is:
 pub use backend::{CacheBackend, CacheVersion, Loaded, MemoryBackend, ModifyFn};
-pub use error::{BoxError, CacheError};
 pub use cache::Cache;
+pub use error::{BoxError, CacheError};
 pub use model::{
     AUTHORITY_TYPE_ADFS, AUTHORITY_TYPE_MSSTS, AccessTokenEntry, AccountEntry, AppMetadataEntry,
     CacheDocument, IdTokenEntry, RefreshTokenEntry, keys, section,

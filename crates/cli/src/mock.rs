@@ -93,8 +93,9 @@ mod imp {
         })
     }
 
-    /// Query parameters whose values are one-time secrets: shown as `<redacted>`.
-    const REDACTED_PARAMS: [&str; 3] = ["state", "nonce", "code_challenge"];
+    /// Query parameters whose values are one-time secrets: shown as `<redacted>` (the
+    /// credential's own list).
+    const REDACTED_PARAMS: [&str; 3] = entra_browser_flow::ONE_TIME_QUERY_PARAMS;
 
     /// The URL of a request the mock received, one-time values redacted.
     fn redacted_request_url(r: &RecordedRequest) -> String {

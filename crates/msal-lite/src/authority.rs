@@ -474,7 +474,16 @@ impl fmt::Display for AuthorityHost {
 /// # Errors
 /// [`MsalError::InvalidAuthority`] when the variable holds an invalid host (e.g. `http://`).
 pub fn authority_host_from_env() -> Result<AuthorityHost> {
-    authority_host_from_value(std::env::var(AZURE_AUTHORITY_HOST).ok().as_deref())
+    authority_host_from_value(authority_host_env_value().as_deref())
+}
+
+/// The value of `AZURE_AUTHORITY_HOST` when set and not blank: the one place the variable is
+/// read.
+#[must_use]
+pub fn authority_host_env_value() -> Option<String> {
+    std::env::var(AZURE_AUTHORITY_HOST)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// [`authority_host_from_env`] for a given value of the variable (testable without touching

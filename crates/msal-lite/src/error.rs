@@ -267,6 +267,18 @@ impl MsalError {
         )
     }
 
+    /// The silent path's rule, as Python azure-identity's: whether a failed silent request
+    /// (cache, refresh token) should fall back to an interactive sign-in. True for any OAuth
+    /// error answer that is not transient (`interaction_required`, `invalid_grant`, but also
+    /// `invalid_client`, a claims challenge, ...); false for network failures, timeouts, 429
+    /// and 5xx, which a prompt would not fix. Broader than
+    /// [`is_interaction_required`](Self::is_interaction_required), which is only the service
+    /// explicitly asking for one. entra-public-client decides with this, and only this.
+    #[must_use]
+    pub fn needs_interaction(&self) -> bool {
+        self.error_response().is_some() && !self.is_transient()
+    }
+
     /// Whether the service answered `invalid_grant`.
     #[must_use]
     pub fn is_invalid_grant(&self) -> bool {
@@ -427,6 +439,10 @@ mod tests {
         };
         assert!(service("interaction_required", 400).is_interaction_required());
         assert!(!service("invalid_client", 401).is_interaction_required());
+        // The silent path's rule is broader: any non-transient OAuth answer.
+        assert!(service("invalid_client", 401).needs_interaction());
+        assert!(service("interaction_required", 400).needs_interaction());
+        assert!(!service("temporarily_unavailable", 503).needs_interaction());
         assert!(service("temporarily_unavailable", 503).is_transient());
         assert!(service("throttled", 429).is_transient());
         assert!(!service("invalid_grant", 400).is_transient());

@@ -73,7 +73,7 @@ mod response;
 // The public interface is:
 pub use authority::{
     AZURE_AUTHORITY_HOST, Authority, AuthorityHost, AuthorityKind, AuthorityOptions,
-    authority_host_from_env, authority_host_from_value,
+    authority_host_env_value, authority_host_from_env, authority_host_from_value,
 };
 pub use claims::{CAE_CAPABILITIES, merge_client_capabilities};
 pub use client::{RetryPolicy, TokenClient, TokenClientOptions};
@@ -97,9 +97,9 @@ pub use id_token::{
 };
 pub use pkce::{Pkce, new_nonce, new_state, s256_challenge};
 pub use request::{
-    AuthCodeFlow, AuthCodeGrant, AuthorizeParams, AuthorizeUrl, CLIENT_SKU, RESERVED_SCOPES,
-    RefreshGrant, ResponseMode, TokenRequest, build_authorize_url, check_scopes, decorate_scopes,
-    standard_headers,
+    AuthCodeFlow, AuthCodeGrant, AuthorizeParams, AuthorizeUrl, CLIENT_SKU, ONE_TIME_QUERY_PARAMS,
+    PERSONAL_QUERY_PARAMS, RESERVED_SCOPES, RefreshGrant, ResponseMode, TokenRequest,
+    build_authorize_url, check_scopes, decorate_scopes, standard_headers,
 };
 pub use resolver::EndpointResolver;
 pub use response::{

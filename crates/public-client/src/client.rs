@@ -17,9 +17,9 @@ use entra_core::{
     ErrorKind, Result, TokenRequestOptions, validate_scopes, validate_tenant_id,
 };
 use entra_msal_lite::{
-    AZURE_AUTHORITY_HOST, Account, Authority, AuthorityHost, AuthorityOptions, EndpointResolver,
-    Endpoints, IdTokenValidation, MsalError, TokenClient, TokenResponse, authentication_record,
-    check_scopes, default_arm_scope, merge_client_capabilities,
+    Account, Authority, AuthorityHost, AuthorityOptions, EndpointResolver, Endpoints,
+    IdTokenValidation, MsalError, TokenClient, TokenResponse, authentication_record, check_scopes,
+    default_arm_scope, merge_client_capabilities,
 };
 use time::OffsetDateTime;
 use tracing::Instrument as _;
@@ -97,12 +97,6 @@ fn error_kind(e: &Error) -> &'static str {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Whether a silent-stage failure means "sign in again" (an OAuth error answer) rather than
-/// "something is broken" (network, 5xx, throttling).
-fn needs_interaction(e: &MsalError) -> bool {
-    e.error_response().is_some() && !e.is_transient()
 }
 
 /// The account's home tenant: the `utid` of `<uid>.<utid>`; for accounts without one (ADFS),
@@ -224,11 +218,9 @@ impl PublicClient {
         let record = options.authentication_record;
         let authority_text = match &record {
             Some(r) => Some(r.authority().to_owned()),
-            None => options.authority.or_else(|| {
-                std::env::var(AZURE_AUTHORITY_HOST)
-                    .ok()
-                    .filter(|v| !v.trim().is_empty())
-            }),
+            None => options
+                .authority
+                .or_else(entra_msal_lite::authority_host_env_value),
         };
         let authority_host = match authority_text {
             Some(a) => AuthorityHost::parse_with(&a, &authority_options)?,
@@ -885,7 +877,7 @@ impl PublicClient {
                     tracing::debug!("access token refreshed");
                     return Ok(response.access_token_info());
                 }
-                Err(e) if needs_interaction(&e) => {
+                Err(e) if e.needs_interaction() => {
                     tracing::debug!(
                         error = e.oauth_error().unwrap_or(""),
                         "refresh token refused"

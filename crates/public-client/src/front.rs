@@ -20,8 +20,10 @@ use arc_swap::ArcSwap;
 use entra_core::{AccessToken, AccessTokenInfo, Error, ErrorKind, Reason, Result, Secret};
 use time::{Duration, OffsetDateTime};
 
-/// A cached access token counts as expired this long before `expires_on` (MSAL's rule).
-pub(crate) const EXPIRY_BUFFER: Duration = Duration::minutes(5);
+/// A cached access token counts as expired this long before `expires_on`: the cache's own
+/// rule ([`entra_cache::EXPIRY_BUFFER_SECONDS`], MSAL's five minutes), so the front map and
+/// the MSAL cache never disagree.
+pub(crate) const EXPIRY_BUFFER: Duration = Duration::seconds(entra_cache::EXPIRY_BUFFER_SECONDS);
 
 /// At most this many keys are kept; past it, entries no longer usable are dropped, then all.
 const MAX_ENTRIES: usize = 256;

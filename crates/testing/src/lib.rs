@@ -104,6 +104,7 @@ mod fault;
 mod keys;
 mod log;
 mod server;
+mod skip;
 mod tls;
 mod tokens;
 mod users;
@@ -121,6 +122,7 @@ pub use error::MockError;
 pub use fault::{Endpoint, Fault, FaultTimes};
 pub use log::RecordedRequest;
 pub use server::MockEntra;
+pub use skip::{in_ci, skip_or_fail};
 pub use users::{MSA_TENANT_ID, TestTenant, TestUser};
 
 /// Installs aws-lc-rs as the process-wide crypto provider of rustls and jsonwebtoken, unless

@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// The authorize URL's query parameters that hold one-time values (`state`, `nonce`, the PKCE
+/// challenge): never shown in logs, reports or anything handed to another program. The one
+/// list every redaction uses.
+pub const ONE_TIME_QUERY_PARAMS: [&str; 3] = ["state", "nonce", "code_challenge"];
+
+/// The authorize URL's query parameters that hold personal data (the login hint, also sent as
+/// `X-AnchorMailbox`): shown only where personal data may be (support logging).
+pub const PERSONAL_QUERY_PARAMS: [&str; 2] = ["login_hint", "X-AnchorMailbox"];
+
 /// How the authority returns the authorization response to the redirect URI.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
