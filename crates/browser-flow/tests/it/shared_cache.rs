@@ -204,6 +204,16 @@ async fn both_directions(name: Option<&'static str>, cae: bool) {
         env.mock.requests()
     );
     assert_eq!(env.mock.count(Endpoint::DeviceCode), 0);
+    assert_eq!(env.mock.count(Endpoint::Authorize), 0, "no prompt");
+    // What MSAL Python fetches on every start (its authority's metadata), and nothing else.
+    let fetched: Vec<String> = env
+        .mock
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method(), r.path()))
+        .collect();
+    println!("Python's requests in the silent run: {fetched:?}");
+    assert!(fetched.iter().all(|r| r.starts_with("GET ")), "{fetched:?}");
 }
 
 // Multi-threaded: the test reads Python's output with blocking calls while the mock serves it.
