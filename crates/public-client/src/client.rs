@@ -356,6 +356,20 @@ impl PublicClient {
         Ok(removed)
     }
 
+    /// The tenant a request (or `authenticate`) asking for `requested` goes to, under Python's
+    /// rules (`tenant.rs`).
+    fn request_tenant<'a>(&'a self, requested: Option<&'a str>) -> Result<&'a str> {
+        let multitenant_disabled = requested
+            .is_some_and(|t| !t.eq_ignore_ascii_case(&self.tenant_id))
+            && multitenant_disabled_by_env();
+        resolve_tenant(
+            &self.tenant_id,
+            requested,
+            &self.additionally_allowed_tenants,
+            multitenant_disabled,
+        )
+    }
+
     /// The token endpoint client (built on first use).
     ///
     /// # Errors
@@ -515,16 +529,7 @@ impl PublicClient {
         let options = options.unwrap_or_default();
         let claims = options.claims.as_deref().filter(|c| !c.is_empty());
         let cae = options.enable_cae;
-        let requested = options.tenant_id.as_deref();
-        let multitenant_disabled = requested
-            .is_some_and(|t| !t.eq_ignore_ascii_case(&self.tenant_id))
-            && multitenant_disabled_by_env();
-        let tenant = resolve_tenant(
-            &self.tenant_id,
-            requested,
-            &self.additionally_allowed_tenants,
-            multitenant_disabled,
-        )?;
+        let tenant = self.request_tenant(options.tenant_id.as_deref())?;
         let key = FlightKey {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             tenant: tenant.to_owned(),
@@ -619,17 +624,9 @@ impl PublicClient {
         options: &AuthenticateOptions,
         step: &dyn InteractiveStep,
     ) -> Result<AuthenticationRecord> {
-        let requested = options.tenant_id.as_deref();
-        let multitenant_disabled = requested
-            .is_some_and(|t| !t.eq_ignore_ascii_case(&self.tenant_id))
-            && multitenant_disabled_by_env();
-        let tenant = resolve_tenant(
-            &self.tenant_id,
-            requested,
-            &self.additionally_allowed_tenants,
-            multitenant_disabled,
-        )?
-        .to_owned();
+        let tenant = self
+            .request_tenant(options.tenant_id.as_deref())?
+            .to_owned();
         let scopes: Vec<&str> = options.scopes.iter().map(String::as_str).collect();
         let span = tracing::info_span!(
             "authenticate",
