@@ -42,54 +42,56 @@ fn take(out: CRYPT_INTEGER_BLOB) -> Vec<u8> {
     }
 }
 
+/// Runs one DPAPI call on `data`: `call(input, output)` returns the API's `BOOL`.
+fn transform(
+    data: &[u8],
+    call: impl FnOnce(&CRYPT_INTEGER_BLOB, &mut CRYPT_INTEGER_BLOB) -> i32,
+) -> Result<Vec<u8>, BoxError> {
+    let input = blob(data)?;
+    let mut out = CRYPT_INTEGER_BLOB {
+        cbData: 0,
+        pbData: ptr::null_mut(),
+    };
+    if call(&input, &mut out) == 0 {
+        return Err(Box::new(std::io::Error::last_os_error()));
+    }
+    Ok(take(out))
+}
+
 impl Protector for DpapiProtector {
     fn protect(&self, data: &[u8]) -> Result<Vec<u8>, BoxError> {
-        let input = blob(data)?;
-        let mut out = CRYPT_INTEGER_BLOB {
-            cbData: 0,
-            pbData: ptr::null_mut(),
-        };
-        // SAFETY: `input` points into `data`, which outlives the call; the optional arguments
-        // are null, as the API allows; `out` is written by the call.
-        let ok = unsafe {
-            CryptProtectData(
-                &input,
-                ptr::null(),
-                ptr::null(),
-                ptr::null(),
-                ptr::null(),
-                CRYPTPROTECT_UI_FORBIDDEN,
-                &mut out,
-            )
-        };
-        if ok == 0 {
-            return Err(Box::new(std::io::Error::last_os_error()));
-        }
-        Ok(take(out))
+        transform(data, |input, out| {
+            // SAFETY: `input` points into `data`, which outlives the call; the optional
+            // arguments are null, as the API allows; `out` is written by the call.
+            unsafe {
+                CryptProtectData(
+                    input,
+                    ptr::null(),
+                    ptr::null(),
+                    ptr::null(),
+                    ptr::null(),
+                    CRYPTPROTECT_UI_FORBIDDEN,
+                    out,
+                )
+            }
+        })
     }
 
     fn unprotect(&self, data: &[u8]) -> Result<Vec<u8>, BoxError> {
-        let input = blob(data)?;
-        let mut out = CRYPT_INTEGER_BLOB {
-            cbData: 0,
-            pbData: ptr::null_mut(),
-        };
-        // SAFETY: as in `protect`; the description output pointer is null (not wanted).
-        let ok = unsafe {
-            CryptUnprotectData(
-                &input,
-                ptr::null_mut(),
-                ptr::null(),
-                ptr::null(),
-                ptr::null(),
-                CRYPTPROTECT_UI_FORBIDDEN,
-                &mut out,
-            )
-        };
-        if ok == 0 {
-            return Err(Box::new(std::io::Error::last_os_error()));
-        }
-        Ok(take(out))
+        transform(data, |input, out| {
+            // SAFETY: as in `protect`; the description output pointer is null (not wanted).
+            unsafe {
+                CryptUnprotectData(
+                    input,
+                    ptr::null_mut(),
+                    ptr::null(),
+                    ptr::null(),
+                    ptr::null(),
+                    CRYPTPROTECT_UI_FORBIDDEN,
+                    out,
+                )
+            }
+        })
     }
 
     fn kind(&self) -> &'static str {
