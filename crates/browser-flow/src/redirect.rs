@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use entra_core::{ErrorResponse, Secret, constant_time_eq};
+use entra_core::{ErrorResponse, Secret};
 
 /// The most parameters a redirect may carry; Entra ID sends at most half a dozen.
 const MAX_PARAMS: usize = 64;
@@ -137,7 +137,7 @@ pub(crate) fn classify(input: &[u8], expected_state: &str) -> Result<RedirectOut
             Rejection::MissingState
         });
     };
-    if !constant_time_eq(&state, expected_state) {
+    if !entra_msal_lite::state_matches(&state, expected_state) {
         return Err(Rejection::StateMismatch);
     }
     if let Some(error) = error {

@@ -99,7 +99,7 @@ pub use pkce::{Pkce, new_nonce, new_state, s256_challenge};
 pub use request::{
     AuthCodeFlow, AuthCodeGrant, AuthorizeParams, AuthorizeUrl, CLIENT_SKU, ONE_TIME_QUERY_PARAMS,
     PERSONAL_QUERY_PARAMS, RESERVED_SCOPES, RefreshGrant, ResponseMode, TokenRequest,
-    build_authorize_url, check_scopes, decorate_scopes, standard_headers,
+    build_authorize_url, check_scopes, decorate_scopes, standard_headers, state_matches,
 };
 pub use resolver::EndpointResolver;
 pub use response::{

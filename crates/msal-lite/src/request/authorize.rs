@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// Whether a redirect's `state` is the one the sign-in sent: the one rule every response
+/// check uses (the loopback server's, a pasted address's, [`AuthCodeFlow::check_state`]). An
+/// empty value never matches; the comparison takes the same time wherever the values differ.
+#[must_use]
+pub fn state_matches(received: &str, expected: &str) -> bool {
+    !expected.is_empty() && constant_time_eq(received, expected)
+}
+
 /// The authorize URL's query parameters that hold one-time values (`state`, `nonce`, the PKCE
 /// challenge): never shown in logs, reports or anything handed to another program. The one
 /// list every redaction uses.
@@ -363,7 +371,7 @@ impl AuthCodeFlow {
     /// [`MsalError::StateMismatch`] when it is missing or differs (neither value is shown).
     pub fn check_state(&self, received: Option<&str>) -> Result<()> {
         match received {
-            Some(state) if constant_time_eq(state, self.state.secret()) => Ok(()),
+            Some(state) if state_matches(state, self.state.secret()) => Ok(()),
             _ => Err(MsalError::StateMismatch),
         }
     }
