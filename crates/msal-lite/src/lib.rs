@@ -64,6 +64,7 @@ mod cloud;
 mod device_code;
 mod endpoints;
 mod error;
+mod flight;
 mod id_token;
 mod pkce;
 mod request;
@@ -91,6 +92,7 @@ pub use endpoints::{
     parse_instance_discovery, parse_openid_configuration,
 };
 pub use error::{IdTokenProblem, MsalError, Result};
+pub use flight::SingleFlight;
 pub use id_token::{
     Account, ID_TOKEN_CLOCK_SKEW, IdTokenClaims, IdTokenValidation, authentication_record,
     decode_id_token,

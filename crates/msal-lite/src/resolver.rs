@@ -3,11 +3,9 @@
 //! share one fetch (single-flight). Errors are not cached.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use tokio::sync::watch;
 use tracing::Instrument as _;
 use url::Url;
 
@@ -19,42 +17,31 @@ use crate::endpoints::{
     openid_configuration_url, parse_instance_discovery, parse_openid_configuration,
 };
 use crate::error::{MsalError, Result};
-
-type Shared = Option<Result<Arc<Endpoints>>>;
-
-enum Slot {
-    Ready(Arc<Endpoints>),
-    /// A fetch in flight, and how many callers wait for it besides the one fetching.
-    Pending(watch::Receiver<Shared>, Arc<AtomicUsize>),
-}
-
-/// Counts a waiter for as long as it lives.
-struct Waiting(Arc<AtomicUsize>);
-
-impl Waiting {
-    fn new(count: &Arc<AtomicUsize>) -> Self {
-        count.fetch_add(1, Ordering::SeqCst);
-        Self(Arc::clone(count))
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
+use crate::flight::SingleFlight;
 
 struct Inner {
     client: TokenClient,
     /// `None`: [`INSTANCE_DISCOVERY_ENDPOINT`].
     discovery_endpoint: Option<Url>,
-    slots: Mutex<HashMap<String, Slot>>,
+    /// Resolved authorities (failures are never kept).
+    ready: Mutex<HashMap<String, Arc<Endpoints>>>,
+    /// Concurrent misses of one authority share one fetch.
+    flights: SingleFlight<String, Result<Arc<Endpoints>>>,
 }
 
 impl Inner {
-    fn slots(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
+    fn new(client: TokenClient, discovery_endpoint: Option<Url>) -> Self {
+        Self {
+            client,
+            discovery_endpoint,
+            ready: Mutex::new(HashMap::new()),
+            flights: SingleFlight::default(),
+        }
+    }
+
+    fn ready(&self) -> MutexGuard<'_, HashMap<String, Arc<Endpoints>>> {
         // The map holds no invariant a panicking holder could break half-way.
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+        self.ready.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -97,7 +84,7 @@ impl std::fmt::Debug for EndpointResolver {
                     .as_ref()
                     .map_or(INSTANCE_DISCOVERY_ENDPOINT, Url::as_str),
             )
-            .field("cached", &self.inner.slots().len())
+            .field("cached", &self.inner.ready().len())
             .finish_non_exhaustive()
     }
 }
@@ -108,11 +95,7 @@ impl EndpointResolver {
     #[must_use]
     pub fn new(client: TokenClient) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                client,
-                discovery_endpoint: None,
-                slots: Mutex::new(HashMap::new()),
-            }),
+            inner: Arc::new(Inner::new(client, None)),
         }
     }
 
@@ -121,11 +104,7 @@ impl EndpointResolver {
     #[must_use]
     pub fn with_instance_discovery_endpoint(client: TokenClient, endpoint: Url) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                client,
-                discovery_endpoint: Some(endpoint),
-                slots: Mutex::new(HashMap::new()),
-            }),
+            inner: Arc::new(Inner::new(client, Some(endpoint))),
         }
     }
 
@@ -146,41 +125,24 @@ impl EndpointResolver {
             return Ok(Arc::new(endpoints));
         }
         let key = cache_key(authority);
-        loop {
-            let waiting = {
-                let mut slots = self.inner.slots();
-                match slots.get(&key) {
-                    Some(Slot::Ready(endpoints)) => {
-                        tracing::debug!(
-                            authority = %authority,
-                            source = "metadata_cache",
-                            cached = true,
-                            "endpoints served from the in-memory metadata cache"
-                        );
-                        return Ok(Arc::clone(endpoints));
-                    }
-                    Some(Slot::Pending(rx, waiters)) if rx.has_changed().is_ok() => {
-                        Ok((rx.clone(), Waiting::new(waiters)))
-                    }
-                    _ => {
-                        let (tx, rx) = watch::channel(None);
-                        slots.insert(key.clone(), Slot::Pending(rx, Arc::default()));
-                        Err(tx)
-                    }
-                }
-            };
-            match waiting {
-                Err(tx) => return self.lead(authority, key, tx).await,
-                Ok((mut rx, _waiting)) => {
-                    if let Ok(shared) = rx.wait_for(Option::is_some).await
-                        && let Some(result) = shared.clone()
-                    {
-                        return result;
-                    }
-                    // The leader was cancelled: try again (possibly as the new leader).
-                }
-            }
+        if let Some(endpoints) = self.cached_ready(authority, &key) {
+            return Ok(endpoints);
         }
+        self.inner
+            .flights
+            .run(key.clone(), || self.lead(authority, key.clone()))
+            .await
+    }
+
+    fn cached_ready(&self, authority: &Authority, key: &str) -> Option<Arc<Endpoints>> {
+        let endpoints = self.inner.ready().get(key).cloned()?;
+        tracing::debug!(
+            authority = %authority,
+            source = "metadata_cache",
+            cached = true,
+            "endpoints served from the in-memory metadata cache"
+        );
+        Some(endpoints)
     }
 
     /// How many callers are waiting for a fetch of `authority`'s endpoints that another caller
@@ -188,10 +150,7 @@ impl EndpointResolver {
     /// every caller has joined before the fetch answers.
     #[must_use]
     pub fn pending_waiters(&self, authority: &Authority) -> usize {
-        match self.inner.slots().get(&cache_key(authority)) {
-            Some(Slot::Pending(_, waiters)) => waiters.load(Ordering::SeqCst),
-            _ => 0,
-        }
+        self.inner.flights.queued(&cache_key(authority))
     }
 
     /// The endpoints of `authority` if they are known without a request (a known cloud) or
@@ -201,10 +160,7 @@ impl EndpointResolver {
         if let Some(endpoints) = Endpoints::known_cloud(authority) {
             return Some(Arc::new(endpoints));
         }
-        match self.inner.slots().get(&cache_key(authority)) {
-            Some(Slot::Ready(endpoints)) => Some(Arc::clone(endpoints)),
-            _ => None,
-        }
+        self.inner.ready().get(&cache_key(authority)).cloned()
     }
 
     /// The environment aliases of `authority` known without a request: the known-cloud
@@ -226,49 +182,21 @@ impl EndpointResolver {
 
     /// Forgets every cached result.
     pub fn clear(&self) {
-        self.inner.slots().clear();
+        self.inner.ready().clear();
+        self.inner.flights.clear();
     }
 
-    async fn lead(
-        &self,
-        authority: &Authority,
-        key: String,
-        tx: watch::Sender<Shared>,
-    ) -> Result<Arc<Endpoints>> {
-        /// Removes the pending slot if the fetch is cancelled before it finishes.
-        struct Guard<'a> {
-            inner: &'a Inner,
-            key: &'a str,
-            armed: bool,
+    /// The fetch one caller makes while the others wait (inside the single flight).
+    async fn lead(&self, authority: &Authority, key: String) -> Result<Arc<Endpoints>> {
+        // A fetch that finished just before this caller joined has left its result here.
+        if let Some(endpoints) = self.cached_ready(authority, &key) {
+            return Ok(endpoints);
         }
-        impl Drop for Guard<'_> {
-            fn drop(&mut self) {
-                if self.armed {
-                    self.inner.slots().remove(self.key);
-                }
-            }
-        }
-        let mut guard = Guard {
-            inner: &self.inner,
-            key: &key,
-            armed: true,
-        };
         let span = tracing::info_span!("resolve_authority", authority = %authority);
         let result = self.fetch(authority).instrument(span).await.map(Arc::new);
-        {
-            let mut slots = self.inner.slots();
-            match &result {
-                Ok(endpoints) => {
-                    slots.insert(key.clone(), Slot::Ready(Arc::clone(endpoints)));
-                }
-                Err(_) => {
-                    slots.remove(&key);
-                }
-            }
+        if let Ok(endpoints) = &result {
+            self.inner.ready().insert(key, Arc::clone(endpoints));
         }
-        guard.armed = false;
-        // Waiters may all have gone; that is fine.
-        let _ = tx.send(Some(result.clone()));
         result
     }
 

@@ -12,12 +12,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use entra_core::{AccessToken, AccessTokenInfo, Error, ErrorKind, Reason, Result, Secret};
+use entra_msal_lite::SingleFlight;
 use time::{Duration, OffsetDateTime};
 
 /// A cached access token counts as expired this long before `expires_on`: the cache's own
@@ -294,41 +295,16 @@ impl Shared {
     }
 }
 
-#[derive(Default)]
-struct Slot {
-    generation: u64,
-    last: Option<Shared>,
-}
-
-#[derive(Default)]
-struct Flight {
-    published: AtomicU64,
-    /// Callers queued on `slot` (for tests that must know every caller has joined).
-    queued: AtomicU64,
-    slot: tokio::sync::Mutex<Slot>,
-}
-
-/// The single-flight gate.
-#[derive(Default)]
-pub(crate) struct Flights {
-    map: Mutex<HashMap<FlightKey, Arc<Flight>>>,
-}
-
-impl std::fmt::Debug for Flights {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Flights").finish_non_exhaustive()
-    }
-}
+/// The single-flight gate of the silent path: entra-msal-lite's [`SingleFlight`] (the one the
+/// endpoint resolver uses too), carrying a shareable copy of the outcome.
+#[derive(Debug, Default)]
+pub(crate) struct Flights(SingleFlight<FlightKey, Shared>);
 
 impl Flights {
     /// How many callers are queued behind an acquisition of `key` in progress.
     #[cfg(test)]
     fn queued(&self, key: &FlightKey) -> u64 {
-        self.map
-            .lock()
-            .ok()
-            .and_then(|map| map.get(key).map(|f| f.queued.load(Ordering::SeqCst)))
-            .unwrap_or(0)
+        self.0.queued(key) as u64
     }
 
     /// Runs `acquire` for `key` unless an acquisition for the same key finishes while this
@@ -338,33 +314,22 @@ impl Flights {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<AccessTokenInfo>>,
     {
-        let flight = {
-            let Ok(mut map) = self.map.lock() else {
-                return acquire().await;
-            };
-            Arc::clone(map.entry(key.clone()).or_default())
-        };
-        let seen = flight.published.load(Ordering::Acquire);
-        flight.queued.fetch_add(1, Ordering::SeqCst);
-        let mut slot = flight.slot.lock().await;
-        flight.queued.fetch_sub(1, Ordering::SeqCst);
-        if slot.generation > seen
-            && let Some(last) = slot.last.clone()
-        {
-            return last.into_result();
+        // The caller that computes keeps its own result (an error keeps its source); the
+        // callers that waited get the shareable copy.
+        let mut own = None;
+        let shared = self
+            .0
+            .run(key, || async {
+                let result = acquire().await;
+                let shared = Shared::from_result(&result);
+                own = Some(result);
+                shared
+            })
+            .await;
+        match own {
+            Some(result) => result,
+            None => shared.into_result(),
         }
-        let result = acquire().await;
-        slot.generation += 1;
-        slot.last = Some(Shared::from_result(&result));
-        flight.published.store(slot.generation, Ordering::Release);
-        drop(slot);
-        if let Ok(mut map) = self.map.lock() {
-            // Nobody else holds it: forget it so the map stays small.
-            if Arc::strong_count(&flight) == 2 {
-                map.remove(&key);
-            }
-        }
-        result
     }
 }
 
