@@ -42,8 +42,13 @@ impl Account {
 
 /// Every account of the plain and the CAE cache, once each, sorted by username.
 pub(crate) async fn list(persistence: &TokenCachePersistenceOptions) -> Result<Vec<Account>> {
+    list_in(persistence, &[false, true]).await
+}
+
+/// The accounts of the given partitions (`false`: plain, `true`: CAE).
+async fn list_in(persistence: &TokenCachePersistenceOptions, cae: &[bool]) -> Result<Vec<Account>> {
     let mut found = BTreeMap::new();
-    for cae in [false, true] {
+    for &cae in cae {
         let cache = persistence.cache(cae)?;
         cache.reload().await?;
         for (_, entry) in cache.tokens().document().accounts() {
@@ -95,7 +100,8 @@ pub(crate) async fn record_from_cache(
     persistence: &TokenCachePersistenceOptions,
     args: &Args,
 ) -> Result<Option<AuthenticationRecord>> {
-    let accounts = list(persistence).await?;
+    // Only the partition this request reads: one store load, not two.
+    let accounts = list_in(persistence, &[args.enable_cae]).await?;
     let client_id = args
         .client_id
         .as_deref()
