@@ -69,6 +69,13 @@ async fn list_in(persistence: &TokenCachePersistenceOptions, cae: &[bool]) -> Re
     Ok(found.into_values().collect())
 }
 
+/// The application the cache's tokens are for: `--client-id`, else the credential's default.
+fn client_id(args: &Args) -> &str {
+    args.client_id
+        .as_deref()
+        .unwrap_or(DEVELOPER_SIGN_ON_CLIENT_ID)
+}
+
 /// The one account `--username` names, or the only one; `None` when there is none, or several
 /// and no `--username` (then get-token signs in).
 fn pick(accounts: Vec<Account>, username: Option<&str>) -> Result<Option<Account>> {
@@ -102,10 +109,7 @@ pub(crate) async fn record_from_cache(
 ) -> Result<Option<AuthenticationRecord>> {
     // Only the partition this request reads: one store load, not two.
     let accounts = list_in(persistence, &[args.enable_cae]).await?;
-    let client_id = args
-        .client_id
-        .as_deref()
-        .unwrap_or(DEVELOPER_SIGN_ON_CLIENT_ID);
+    let client_id = client_id(args);
     Ok(pick(accounts, args.username.as_deref())?.map(|a| {
         eprintln!(
             "Using the account in the token cache: {} (tenant {})",
@@ -139,10 +143,7 @@ pub(crate) async fn sign_out(args: &Args) -> Result<(Account, bool)> {
             "no account is in the token cache"
         }));
     };
-    let client_id = args
-        .client_id
-        .as_deref()
-        .unwrap_or(DEVELOPER_SIGN_ON_CLIENT_ID);
+    let client_id = client_id(args);
     let mut options = InteractiveBrowserCredentialOptions::default()
         .with_authentication_record(account.record(client_id))
         .with_cache_persistence_options(persistence)

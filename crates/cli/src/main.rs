@@ -18,6 +18,9 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use entra_core::{Error, ErrorKind, Result};
+use time::format_description::BorrowedFormatItem;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
 mod accounts;
@@ -126,20 +129,22 @@ fn one_line(err: &Error) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `expiresOn` as az prints it: local time, `YYYY-MM-DD HH:MM:SS.ffffff`.
-/// Whole seconds, as az prints a token's integer `expires_on`.
+/// `expiresOn` as az prints it: local time, `YYYY-MM-DD HH:MM:SS.ffffff`, whole seconds (az
+/// formats a token's integer `expires_on`).
 fn az_time(at: OffsetDateTime, local: UtcOffset) -> String {
+    const AZ: &[BorrowedFormatItem<'_>] =
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6]");
     let t = at.to_offset(local).replace_nanosecond(0).unwrap_or(at);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.microsecond()
-    )
+    t.format(AZ).unwrap_or_default()
+}
+
+/// `status.expirationTimestamp` as Kubernetes reads it: RFC 3339 in UTC, whole seconds.
+fn k8s_time(at: OffsetDateTime) -> String {
+    let utc = at
+        .to_offset(UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(at);
+    utc.format(&Rfc3339).unwrap_or_default()
 }
 
 /// The JSON `get-token` prints.
@@ -154,16 +159,7 @@ fn token_output(got: &token::Got, output: Output, local: UtcOffset) -> serde_jso
             "tokenType": got.info.token_type,
         }),
         Output::ExecCredential => {
-            let utc = expires.to_offset(UtcOffset::UTC);
-            let stamp = format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                utc.year(),
-                u8::from(utc.month()),
-                utc.day(),
-                utc.hour(),
-                utc.minute(),
-                utc.second()
-            );
+            let stamp = k8s_time(expires);
             serde_json::json!({
                 "kind": "ExecCredential",
                 "apiVersion": "client.authentication.k8s.io/v1",

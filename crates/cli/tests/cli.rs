@@ -48,24 +48,24 @@ impl Run {
             .expect("a count")
     }
 
-    /// The authorize request the embedded mock received (one-time values redacted).
-    fn sign_in_url(&self) -> url::Url {
+    /// The URL on the line after the first line starting with `marker`.
+    fn url_after(&self, marker: &str) -> url::Url {
         let mut lines = self.stderr.lines();
         lines
             .by_ref()
-            .find(|l| l.starts_with("Authorize request received by the mock:"))
-            .unwrap_or_else(|| panic!("no authorize request reported:\n{}", self.stderr));
+            .find(|l| l.starts_with(marker))
+            .unwrap_or_else(|| panic!("no {marker:?} on stderr:\n{}", self.stderr));
         url::Url::parse(lines.next().expect("the URL line").trim()).expect("a URL")
+    }
+
+    /// The authorize request the embedded mock received (one-time values redacted).
+    fn sign_in_url(&self) -> url::Url {
+        self.url_after("Authorize request received by the mock:")
     }
 
     /// Where the browser was sent: the credential's one-time loopback start address.
     fn opened_url(&self) -> url::Url {
-        let mut lines = self.stderr.lines();
-        lines
-            .by_ref()
-            .find(|l| l.starts_with("Signing in: opening"))
-            .unwrap_or_else(|| panic!("no sign-in announced:\n{}", self.stderr));
-        url::Url::parse(lines.next().expect("the URL line").trim()).expect("a URL")
+        self.url_after("Signing in: opening")
     }
 
     fn query(&self, name: &str) -> Option<String> {
