@@ -171,7 +171,7 @@ impl InteractiveBrowserCredential {
                 browser: options.browser.unwrap_or_else(|| Arc::new(SystemBrowser)),
                 fallback: options
                     .device_code_fallback
-                    .map(|prompt| DeviceCodeStep::new(None, prompt, None)),
+                    .map(|prompt| DeviceCodeStep::new(Some(options.timeout), prompt, None)),
                 paste: options.paste_redirect,
             },
         })

@@ -1,11 +1,16 @@
 //! Which user a loopback connection comes from, so that a process of another user on the
 //! same machine cannot take part in a sign-in (fetch the start address, deliver a code).
 //!
-//! On Linux the kernel lists every TCP socket with its owner's uid in `/proc/net/tcp` and
-//! `/proc/net/tcp6`; the client's end of an accepted loopback connection is the line whose
-//! local address is the peer's and whose remote address is ours. Elsewhere the owner cannot
-//! be read without platform calls, and every connection is let through (a residual risk
-//! written down in ARCHITECTURE.md).
+//! On Linux the kernel is asked for exactly one socket: the client's end of the accepted
+//! connection, named by its 4-tuple (source = the peer's address, destination = ours), with a
+//! `sock_diag` (`inet_diag`) netlink request. The answer carries the socket's owner. The cost
+//! does not depend on how many sockets the machine has (a process of any user can grow
+//! `/proc/net/tcp` to hundreds of thousands of lines), the request is a few system calls on a
+//! non-blocking socket (nothing waits, so the async runtime is never held up), and an owner
+//! that cannot be established is refused, never allowed.
+//!
+//! Elsewhere the owner cannot be read without platform calls, and every connection is let
+//! through (a residual risk written down in ARCHITECTURE.md).
 
 use std::net::SocketAddr;
 
@@ -17,48 +22,40 @@ pub(crate) enum PeerUser {
     Allowed,
     /// Another user's process.
     Other(u32),
-    /// The socket table could not be read (not Linux, no `/proc`): nothing is known.
+    /// The owner could not be established (the connection is already gone, the kernel did
+    /// not answer, or this platform has no way to ask).
     Unknown,
 }
 
-/// Largest socket table read (a machine with ~100,000 sockets); the rest is not read.
-#[cfg(target_os = "linux")]
-const MAX_TABLE_BYTES: u64 = 16 * 1024 * 1024;
+impl PeerUser {
+    /// Whether the peer may take part in the sign-in. On Linux only a known owner that is
+    /// this user or root; elsewhere, where nothing can be known, everyone.
+    pub(crate) fn allowed(self) -> bool {
+        match self {
+            Self::Allowed => true,
+            Self::Other(_) => false,
+            Self::Unknown => !cfg!(target_os = "linux"),
+        }
+    }
+}
 
 /// The user of the process at the other end of a connection accepted on `local` from `peer`.
 #[cfg(target_os = "linux")]
 pub(crate) fn peer_user(local: SocketAddr, peer: SocketAddr) -> PeerUser {
-    use std::io::Read as _;
     let Some(me) = effective_uid() else {
         return PeerUser::Unknown;
     };
-    let table = if peer.is_ipv4() {
-        "/proc/net/tcp"
-    } else {
-        "/proc/net/tcp6"
-    };
-    let mut text = String::new();
-    let read =
-        std::fs::File::open(table).and_then(|f| f.take(MAX_TABLE_BYTES).read_to_string(&mut text));
-    if let Err(e) = read {
-        tracing::debug!(table, error = %e, "cannot read the socket table; the peer's user is unknown");
-        return PeerUser::Unknown;
-    }
-    match socket_owner(&text, peer, local) {
-        Some(uid) if uid == me || uid == 0 => PeerUser::Allowed,
-        Some(uid) => PeerUser::Other(uid),
-        // A table larger than the cap was cut short: nothing can be concluded (a machine with
-        // hundreds of thousands of sockets; a residual risk in ARCHITECTURE.md).
-        None if text.len() as u64 >= MAX_TABLE_BYTES => {
-            tracing::debug!(
-                table,
-                "the socket table is too large to read whole; the peer's user is unknown"
-            );
+    match sock_diag::owner(peer, local) {
+        Ok(Some(uid)) if uid == me || uid == 0 => PeerUser::Allowed,
+        Ok(Some(uid)) => PeerUser::Other(uid),
+        Ok(None) => {
+            tracing::debug!("the client's socket is gone; its user is unknown");
             PeerUser::Unknown
         }
-        // A loopback client's socket is listed while it is connected: a missing line means
-        // the connection is already gone.
-        None => PeerUser::Other(u32::MAX),
+        Err(e) => {
+            tracing::debug!(error = %e, "the kernel did not say who owns the connection");
+            PeerUser::Unknown
+        }
     }
 }
 
@@ -80,99 +77,139 @@ fn effective_uid() -> Option<u32> {
     })
 }
 
-/// An address as the kernel prints it in `/proc/net/tcp{,6}`: each 32-bit word of the address
-/// in host byte order as 8 hex digits, then `:` and the port as 4 hex digits.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn kernel_form(addr: SocketAddr) -> String {
-    use std::fmt::Write as _;
-    let octets: Vec<u8> = match addr {
-        SocketAddr::V4(a) => a.ip().octets().to_vec(),
-        SocketAddr::V6(a) => a.ip().octets().to_vec(),
-    };
-    let mut out = String::with_capacity(octets.len() * 2 + 5);
-    for word in octets.chunks_exact(4) {
-        let value = u32::from_ne_bytes([word[0], word[1], word[2], word[3]]);
-        let _ = write!(out, "{value:08X}");
-    }
-    let _ = write!(out, ":{:04X}", addr.port());
-    out
-}
+/// One exact `inet_diag` lookup over a `NETLINK_SOCK_DIAG` socket.
+#[cfg(target_os = "linux")]
+mod sock_diag {
+    use std::io;
+    use std::net::SocketAddr;
 
-/// The uid column of the line for the socket bound to `local_end` and connected to
-/// `remote_end`.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn socket_owner(table: &str, local_end: SocketAddr, remote_end: SocketAddr) -> Option<u32> {
-    let local = kernel_form(local_end);
-    let remote = kernel_form(remote_end);
-    table.lines().skip(1).find_map(|line| {
-        let mut fields = line.split_whitespace();
-        let _slot = fields.next()?;
-        let l = fields.next()?;
-        let r = fields.next()?;
-        if !(l.eq_ignore_ascii_case(&local) && r.eq_ignore_ascii_case(&remote)) {
-            return None;
+    use netlink_packet_core::{NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+    use netlink_packet_sock_diag::SockDiagMessage;
+    use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
+    use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
+    use netlink_sys::protocols::NETLINK_SOCK_DIAG;
+    use netlink_sys::{Socket, SocketAddr as NetlinkAddr};
+
+    /// `INET_DIAG_NOCOOKIE`: match by the 4-tuple alone.
+    const NO_COOKIE: [u8; 8] = [0xff; 8];
+    /// An answer for one socket is about 100 bytes (no extensions are asked for); an error
+    /// answer quotes the request. A fixed buffer, never sized from the answer.
+    const ANSWER_BYTES: usize = 1024;
+
+    /// The uid owning the TCP socket bound to `source` and connected to `destination`;
+    /// `None` when the kernel has no such socket.
+    pub(super) fn owner(source: SocketAddr, destination: SocketAddr) -> io::Result<Option<u32>> {
+        let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+        socket.bind_auto()?;
+        socket.connect(&NetlinkAddr::new(0, 0))?;
+        // The kernel answers while handling the send; a missing answer is never waited for.
+        socket.set_non_blocking(true)?;
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST;
+        let mut request = NetlinkMessage::new(
+            header,
+            SockDiagMessage::InetRequest(InetRequest {
+                family: if source.is_ipv4() { AF_INET } else { AF_INET6 },
+                protocol: IPPROTO_TCP,
+                extensions: ExtensionFlags::empty(),
+                states: StateFlags::all(),
+                socket_id: SocketId {
+                    source_port: source.port(),
+                    destination_port: destination.port(),
+                    source_address: source.ip(),
+                    destination_address: destination.ip(),
+                    interface_id: 0,
+                    cookie: NO_COOKIE,
+                },
+            })
+            .into(),
+        );
+        request.finalize();
+        let mut bytes = vec![0; request.buffer_len()];
+        request.serialize(&mut bytes);
+        socket.send(&bytes, 0)?;
+
+        let mut answer = vec![0u8; ANSWER_BYTES];
+        let received = socket.recv(&mut &mut answer[..], 0)?;
+        let answer = answer.get(..received).unwrap_or_default();
+        let message = NetlinkMessage::<SockDiagMessage>::deserialize(answer)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        match message.payload {
+            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
+                let id = &response.header.socket_id;
+                // The kernel looked the socket up by this 4-tuple; check that it says so.
+                if id.source_port != source.port() || id.destination_port != destination.port() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the kernel answered for another socket",
+                    ));
+                }
+                Ok(Some(response.header.uid))
+            }
+            NetlinkPayload::Error(e) => match e.code.map(i32::from) {
+                Some(code) if code == -libc_enoent() => Ok(None),
+                Some(code) => Err(io::Error::from_raw_os_error(-code)),
+                None => Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the kernel acknowledged without an answer",
+                )),
+            },
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "unexpected sock_diag answer",
+            )),
         }
-        // state, tx:rx queues, timer, retransmits, then the uid.
-        fields.nth(4)?.parse().ok()
-    })
+    }
+
+    /// `ENOENT`, the same on every Linux architecture.
+    const fn libc_enoent() -> i32 {
+        2
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn kernel_form_matches_the_kernels_notation() {
-        // 127.0.0.1:8400 on a little-endian machine is printed 0100007F:20D0.
-        let v4: SocketAddr = "127.0.0.1:8400".parse().unwrap();
-        let expected = if cfg!(target_endian = "little") {
-            "0100007F:20D0"
-        } else {
-            "7F000001:20D0"
-        };
-        assert_eq!(kernel_form(v4), expected);
-        let v6: SocketAddr = "[::1]:8400".parse().unwrap();
-        let expected = if cfg!(target_endian = "little") {
-            "00000000000000000000000001000000:20D0"
-        } else {
-            "00000000000000000000000000000001:20D0"
-        };
-        assert_eq!(kernel_form(v6), expected);
-    }
-
-    #[test]
-    fn the_owner_is_read_from_the_matching_line_only() {
-        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
-   0: 0100007F:20D0 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 0 100 0 0 10 0\n\
-   1: 0100007F:C350 0100007F:20D0 01 00000000:00000000 00:00000000 00000000  1001        0 2 1 0 20 4 30 10 -1\n\
-   2: 0100007F:20D0 0100007F:C350 01 00000000:00000000 00:00000000 00000000  1000        0 3 1 0 20 4 30 10 -1\n";
-        if cfg!(target_endian = "big") {
-            return; // the sample is little-endian
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn connections_from_this_process_are_allowed_from_any_loopback_source() {
+        // IPv4 from 127.0.0.1 and from another address of 127.0.0.0/8, and IPv6.
+        for (listen, source) in [
+            ("127.0.0.1:0", "127.0.0.1:0"),
+            ("127.0.0.1:0", "127.3.4.5:0"),
+            ("[::1]:0", "[::1]:0"),
+        ] {
+            let Ok(listener) = tokio::net::TcpListener::bind(listen).await else {
+                continue; // no IPv6 loopback on this machine
+            };
+            let target = listener.local_addr().unwrap();
+            let source: SocketAddr = source.parse().unwrap();
+            let socket = if source.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()
+            } else {
+                tokio::net::TcpSocket::new_v6()
+            }
+            .unwrap();
+            socket.bind(source).unwrap();
+            let client = socket.connect(target).await.unwrap();
+            let (accepted, peer) = listener.accept().await.unwrap();
+            assert_eq!(peer, client.local_addr().unwrap());
+            let user = peer_user(accepted.local_addr().unwrap(), peer);
+            assert_eq!(user, PeerUser::Allowed, "{source} -> {target}");
+            assert!(user.allowed());
         }
-        let server: SocketAddr = "127.0.0.1:8400".parse().unwrap();
-        let client: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-        assert_eq!(socket_owner(table, client, server), Some(1001));
-        assert_eq!(socket_owner(table, server, client), Some(1000));
-        let other: SocketAddr = "127.0.0.1:50001".parse().unwrap();
-        assert_eq!(socket_owner(table, other, server), None);
-        assert_eq!(socket_owner("garbage\nmore garbage", client, server), None);
     }
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_connection_from_this_process_is_allowed() {
-        for host in ["127.0.0.1:0", "[::1]:0"] {
-            let Ok(listener) = std::net::TcpListener::bind(host) else {
-                continue; // no IPv6 loopback on this machine
-            };
-            let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-            let (accepted, peer) = listener.accept().unwrap();
-            assert_eq!(peer, client.local_addr().unwrap());
-            assert_eq!(
-                peer_user(accepted.local_addr().unwrap(), peer),
-                PeerUser::Allowed,
-                "{host}"
-            );
-        }
+    fn a_connection_that_is_gone_has_no_known_owner_and_is_refused() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let local = listener.local_addr().unwrap();
+        // Nobody is connected from this port.
+        let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let user = peer_user(local, peer);
+        assert_eq!(user, PeerUser::Unknown);
+        assert!(!user.allowed());
     }
 }

@@ -395,16 +395,18 @@ impl Ends {
         let (Some(local), Some(peer)) = (self.local, self.peer) else {
             return false;
         };
-        match peer_user(local, peer) {
-            PeerUser::Allowed | PeerUser::Unknown => true,
-            PeerUser::Other(uid) => {
-                tracing::warn!(
-                    uid,
-                    "a process of another user tried to take part in the sign-in; refused"
-                );
-                false
+        let user = peer_user(local, peer);
+        match user {
+            PeerUser::Other(uid) => tracing::warn!(
+                uid,
+                "a process of another user tried to take part in the sign-in; refused"
+            ),
+            PeerUser::Unknown if !user.allowed() => {
+                tracing::warn!("the user behind a connection could not be established; refused")
             }
+            _ => {}
         }
+        user.allowed()
     }
 }
 

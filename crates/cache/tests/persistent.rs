@@ -504,12 +504,69 @@ async fn the_secret_service_item_is_where_msal_extensions_looks() {
     assert!(status.success());
 }
 
+/// Issue 20 (also): an item with msal-extensions' attributes planted in another collection
+/// (here gnome-keyring's `session` collection, as any process of the user can) is never read:
+/// only the default collection is, and the planted document does not become the cache.
+#[cfg(all(unix, not(target_os = "macos")))]
+#[tokio::test]
+async fn a_look_alike_item_in_another_collection_is_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("entra-test-planted-{}.nocae", std::process::id());
+    let path = dir.path().join(&name);
+    let b = FileBackend::new(&path);
+    match b.is_encrypted().await {
+        Ok(encrypted) => assert!(encrypted),
+        Err(CacheError::KeyringUnavailable { source }) => {
+            entra_testing::skip_or_fail(&format!("no usable Secret Service ({source})"));
+            return;
+        }
+        Err(e) => panic!("{e:?}"),
+    }
+    let attributes = [
+        "xdg:schema",
+        name.as_str(),
+        "MsalClientID",
+        "Microsoft.Developer.IdentityService",
+    ];
+    let source = Cache::in_memory();
+    source
+        .write_token_response(&write("s", "planted-at"), now())
+        .await
+        .unwrap();
+    let planted = source.tokens().to_json();
+    let Ok(mut store) = Command::new("secret-tool")
+        .args(["store", "--label=MSALCache", "--collection=session"])
+        .args(attributes)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+    else {
+        entra_testing::skip_or_fail("secret-tool not installed (libsecret-tools)");
+        return;
+    };
+    {
+        use std::io::Write as _;
+        let mut stdin = store.stdin.take().unwrap();
+        stdin.write_all(&planted).unwrap();
+    }
+    assert!(store.wait().unwrap().success(), "secret-tool store failed");
+
+    let cache = Cache::with_backend(Arc::new(b));
+    assert_eq!(lookup(&cache, "s").await, None, "the planted item was read");
+
+    let status = Command::new("secret-tool")
+        .arg("clear")
+        .args(attributes)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 // ---------------------------------------------------------------------------------------------
 // the lock file, shared with msal-extensions
 
 #[cfg(unix)]
 #[tokio::test]
-async fn a_live_holder_s_lock_file_is_waited_for_and_a_dead_one_s_removed() {
+async fn a_live_holder_s_lock_file_is_waited_for_and_an_old_dead_one_s_removed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("msal.cache.nocae");
     let lock = lock_path(&path);
@@ -537,13 +594,33 @@ async fn a_live_holder_s_lock_file_is_waited_for_and_a_dead_one_s_removed() {
         assert!(!path.exists(), "nothing written without the lock");
     }
 
-    // A holder that is gone (a finished process's pid; an empty file a minute old): removed,
-    // and the write goes ahead.
+    // Issue 20 (also): a holder whose pid cannot be seen (here a finished process's; as well
+    // a live one in another PID namespace) may be alive: while its lock file is younger than
+    // the lock timeout (its time set ahead, so that it stays young however slow this
+    // machine), it is waited for and never removed.
     let mut child = Command::new("true").spawn().unwrap();
     let dead = child.id();
     child.wait().unwrap();
-    std::fs::write(&lock, format!("{dead} /usr/bin/python3")).unwrap();
+    let content = format!("{dead} /usr/bin/python3");
+    let file = std::fs::File::create(&lock).unwrap();
+    std::io::Write::write_all(&mut &file, content.as_bytes()).unwrap();
+    file.set_modified(std::time::SystemTime::now() + Duration::from_secs(3600))
+        .unwrap();
+    drop(file);
     let cache = short(plain_backend(dir.path()));
+    let err = cache
+        .write_token_response(&write("s", "at"), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CacheError::LockTimeout { .. }), "{err:?}");
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), content);
+
+    // Older than the lock timeout (a minute), the holder that cannot be seen is gone: the
+    // file is removed and the write goes ahead; likewise an empty file a minute old.
+    let file = std::fs::File::options().write(true).open(&lock).unwrap();
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
+    drop(file);
     cache
         .write_token_response(&write("s", "at"), now())
         .await
@@ -768,12 +845,18 @@ async fn a_symlinked_lock_file_is_refused_and_its_target_untouched() {
 async fn a_stale_lock_file_is_removed_but_never_truncated() {
     let dir = tempfile::tempdir().unwrap();
     let b = plain_backend(dir.path());
-    // Another MSAL process's lock file, left behind by a process that is gone: removed, not
-    // rewritten. A hard link is refused.
+    // Another MSAL process's lock file, left behind a minute ago by a process that is gone:
+    // removed, not rewritten. A hard link is refused.
     let mut child = Command::new("true").spawn().unwrap();
     let dead = child.id();
     child.wait().unwrap();
     std::fs::write(b.lock_path(), format!("{dead} python")).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(b.lock_path())
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
     let lock_path = b.lock_path().to_owned();
     let cache = Cache::with_backend(Arc::new(b));
     cache

@@ -69,6 +69,15 @@ async fn list_in(persistence: &TokenCachePersistenceOptions, cae: &[bool]) -> Re
     Ok(found.into_values().collect())
 }
 
+/// The host (and port) of an `--authority` value, as a cache account's `environment` holds it.
+fn authority_host(authority: &str) -> String {
+    let rest = authority
+        .strip_prefix("https://")
+        .or_else(|| authority.strip_prefix("http://"))
+        .unwrap_or(authority);
+    rest.split('/').next().unwrap_or(rest).to_ascii_lowercase()
+}
+
 /// The application the cache's tokens are for: `--client-id`, else the credential's default.
 fn client_id(args: &Args) -> &str {
     args.client_id
@@ -108,12 +117,18 @@ pub(crate) async fn record_from_cache(
     args: &Args,
 ) -> Result<Option<AuthenticationRecord>> {
     // Only the partition this request reads: one store load, not two.
-    let accounts = list_in(persistence, &[args.enable_cae]).await?;
+    let mut accounts = list_in(persistence, &[args.enable_cae]).await?;
+    // With --authority, only that authority's accounts: another's record would be refused.
+    if let Some(authority) = &args.authority {
+        let host = authority_host(authority);
+        accounts.retain(|a| a.environment.eq_ignore_ascii_case(&host));
+    }
     let client_id = client_id(args);
     Ok(pick(accounts, args.username.as_deref())?.map(|a| {
-        eprintln!(
+        say!(
             "Using the account in the token cache: {} (tenant {})",
-            a.username, a.tenant_id
+            a.username,
+            a.tenant_id
         );
         a.record(client_id)
     }))

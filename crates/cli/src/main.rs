@@ -23,6 +23,15 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
+/// Writes a line to stderr, every character a terminal would act on shown escaped: the
+/// command's messages quote text from servers, caches and record files (an Entra error
+/// description, a device-code message, a username), which must not reach the terminal raw.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", entra_core::terminal_safe(&format!($($arg)*)))
+    };
+}
+
 mod accounts;
 mod args;
 mod mock;
@@ -105,6 +114,22 @@ ENVIRONMENT:
     ENTRA_TOKEN_CACHE_DIR           the directory of persistent caches (default ~/.IdentityService)
     RUST_LOG                        tracing filter, e.g. entra_browser_flow=debug
 ";
+
+/// JSON text with every character a terminal would act on written as a `\uXXXX` escape.
+/// serde_json escapes C0 controls already; DEL, C1 controls and bidirectional overrides (in a
+/// username, say) can only stand inside strings, where the escape means the same character.
+fn json_terminal_safe(json: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if entra_core::is_unsafe_for_terminal(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// The process exit code of an error (documented in the usage text).
 fn exit_code(err: &Error) -> u8 {
@@ -191,7 +216,7 @@ async fn dispatch(command: Command, local: UtcOffset) -> Result<serde_json::Valu
         )),
         Command::SignOut(args) => {
             let (account, removed) = accounts::sign_out(&args).await?;
-            eprintln!(
+            say!(
                 "Signed {} out{}",
                 account.username,
                 if removed {
@@ -211,8 +236,8 @@ fn main() -> ExitCode {
     let command = match args::parse(std::env::args_os().skip(1).collect::<Vec<OsString>>()) {
         Ok(command) => command,
         Err(err) => {
-            eprintln!("error ({}): {}", err.kind_name(), one_line(&err));
-            eprintln!("Run `entra --help` for the commands and flags.");
+            say!("error ({}): {}", err.kind_name(), one_line(&err));
+            say!("Run `entra --help` for the commands and flags.");
             return ExitCode::from(exit_code(&err));
         }
     };
@@ -239,7 +264,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error (unavailable): could not start the async runtime: {e}");
+            say!("error (unavailable): could not start the async runtime: {e}");
             return ExitCode::from(3);
         }
     };
@@ -248,11 +273,11 @@ fn main() -> ExitCode {
     drop(runtime);
     match result {
         Ok(out) => {
-            println!("{out}");
+            println!("{}", json_terminal_safe(&out.to_string()));
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("error ({}): {}", err.kind_name(), one_line(&err));
+            say!("error ({}): {}", err.kind_name(), one_line(&err));
             ExitCode::from(exit_code(&err))
         }
     }

@@ -54,7 +54,7 @@ mod imp {
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| BrowserOpenError::new("the mock did not redirect after sign-in"))?;
-            eprintln!(
+            say!(
                 "The mock's user signed in elsewhere and pasted the address the browser ended on."
             );
             Ok(Secret::new(ended_on))
@@ -70,7 +70,7 @@ mod imp {
             Error::credential_unavailable("could not start the mock identity provider")
                 .with_source(e)
         })?;
-        eprintln!(
+        say!(
             "Mock Entra ID listening on {}; login.microsoftonline.com (and the other cloud \
              hosts) resolve to it. Signs in as {}.",
             mock.base_url(),
@@ -124,16 +124,16 @@ mod imp {
                 line.push_str(&format!(" ({grant})"));
             }
         }
-        eprintln!("{line}");
+        say!("{line}");
         if let Some(authorize) = mock.last_request(Endpoint::Authorize) {
-            eprintln!(
+            say!(
                 "Authorize request received by the mock:\n  {}",
                 redacted_request_url(&authorize)
             );
         }
         if mock.count(Endpoint::Token) > 0 {
             let caps = mock.last_client_capabilities().unwrap_or_default();
-            eprintln!(
+            say!(
                 "Last token request: client capabilities [{}], claims {}",
                 caps.join(", "),
                 if mock.last_claims().is_some() {

@@ -12,7 +12,7 @@ use entra_browser_flow::{
     PasteRedirect, SystemBrowser, TokenCachePersistenceOptions,
 };
 use entra_core::{
-    AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error, Result,
+    AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error, Reason, Result,
     TokenRequestOptions,
 };
 
@@ -32,10 +32,10 @@ struct Announce {
 impl BrowserOpener for Announce {
     async fn open(&self, url: &str) -> std::result::Result<(), BrowserOpenError> {
         self.opened.fetch_add(1, Ordering::Relaxed);
-        eprintln!("Signing in: opening {} at\n  {url}", self.what);
+        say!("Signing in: opening {} at\n  {url}", self.what);
         let result = self.inner.open(url).await;
         if let Err(e) = &result {
-            eprintln!("Could not open {}: {e}", self.what);
+            say!("Could not open {}: {e}", self.what);
         }
         result
     }
@@ -71,10 +71,10 @@ fn device_code_prompt(
     approve: Option<crate::mock::Approve>,
 ) -> impl Fn(&entra_device_code::DeviceCodeInfo) + Send + Sync + 'static {
     move |info| {
-        eprintln!("{}", info.message);
+        say!("{}", info.message);
         if let Some(approve) = &approve {
             let approved = approve(&info.user_code);
-            eprintln!(
+            say!(
                 "The mock's user entered the code {} ({})",
                 info.user_code,
                 if approved { "approved" } else { "unknown code" }
@@ -100,7 +100,7 @@ fn http_client_from_env() -> Result<Option<reqwest::Client>> {
         ))
         .with_source(e)
     })?;
-    eprintln!(
+    say!(
         "Trusting {} extra root certificate(s) from {}",
         certs.len(),
         path.display()
@@ -121,11 +121,19 @@ fn http_client_from_env() -> Result<Option<reqwest::Client>> {
 const MAX_RECORD_BYTES: u64 = 64 * 1024;
 
 /// Reads a small text file: only a regular file (never a FIFO or a device), at most `limit`
-/// bytes (never a buffer sized from the length the file claims).
+/// bytes (never a buffer sized from the length the file claims). What is checked is the file
+/// that was opened (no check-then-open race), and opening never waits on a FIFO.
 pub(crate) fn read_small(path: &Path, limit: u64) -> std::io::Result<String> {
     use std::io::Read as _;
-    // Looked at before opening: opening a FIFO would wait for a writer.
-    let meta = std::fs::metadata(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed());
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
     if !meta.is_file() || meta.len() > limit {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -133,10 +141,27 @@ pub(crate) fn read_small(path: &Path, limit: u64) -> std::io::Result<String> {
         ));
     }
     let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(limit)
-        .read_to_string(&mut text)?;
+    file.take(limit).read_to_string(&mut text)?;
     Ok(text)
+}
+
+/// Saves the record as the cache files are saved: a new file of mode 0600 beside `path`,
+/// renamed over it, so a link at `path` is replaced (never followed) and a reader sees the
+/// old record or the new one, never half of one.
+fn write_record(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // tempfile creates the file with O_EXCL and mode 0600.
+    let mut file = tempfile::Builder::new()
+        .prefix(".entra-record-")
+        .tempfile_in(dir)?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_data()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn read_record(path: &Path) -> Result<Option<AuthenticationRecord>> {
@@ -145,7 +170,7 @@ fn read_record(path: &Path) -> Result<Option<AuthenticationRecord>> {
             let record = AuthenticationRecord::deserialize(&text).map_err(|e| {
                 Error::invalid_argument(format!("--record {}: {}", path.display(), e.message()))
             })?;
-            eprintln!(
+            say!(
                 "Using the account in {}: {} (tenant {})",
                 path.display(),
                 record.username(),
@@ -261,7 +286,7 @@ pub(crate) async fn run(args: &Args) -> Result<Got> {
         args.device_code || (mock.is_none() && !args.paste_redirect && no_browser_here());
     if device_code {
         if !args.device_code {
-            eprintln!(
+            say!(
                 "No browser can be opened here (no display in this SSH session or container): \
                  signing in with a device code instead. Pass --device-code to choose it yourself."
             );
@@ -273,7 +298,18 @@ pub(crate) async fn run(args: &Args) -> Result<Got> {
             ));
     }
 
-    let credential = InteractiveBrowserCredential::new(options)?;
+    let credential = InteractiveBrowserCredential::new(options).map_err(|e| {
+        match (&args.record, e.reason()) {
+            (Some(path), Reason::RecordMismatch) => Error::invalid_argument(format!(
+                "--record {}: {}; change --authority or --client-id to the record's, or pass \
+                 another --record (a file that does not exist yet signs in again)",
+                path.display(),
+                e.message()
+            ))
+            .with_reason(Reason::RecordMismatch),
+            _ => e,
+        }
+    })?;
     let mut request = TokenRequestOptions::default().with_enable_cae(args.enable_cae);
     if let Some(claims) = &args.claims {
         request = request.with_claims(claims.clone());
@@ -292,7 +328,7 @@ pub(crate) async fn run(args: &Args) -> Result<Got> {
     if browser.opened.load(Ordering::Relaxed) > 0
         && let Some(record) = &record
     {
-        eprintln!(
+        say!(
             "Signed in as {} (tenant {})",
             record.username(),
             record.tenant_id()
@@ -303,20 +339,20 @@ pub(crate) async fn run(args: &Args) -> Result<Got> {
     {
         let text = record.serialize();
         if read_small(path, MAX_RECORD_BYTES).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(path, &text).map_err(|e| {
+            write_record(path, &text).map_err(|e| {
                 Error::credential_unavailable(format!(
                     "could not save the authentication record to {}",
                     path.display()
                 ))
                 .with_source(e)
             })?;
-            eprintln!("Saved the account record to {}", path.display());
+            say!("Saved the account record to {}", path.display());
         }
     }
     if let Some(p) = &persistence
         && let Ok(path) = p.path(args.enable_cae)
     {
-        eprintln!("Token cache: {}", path.display());
+        say!("Token cache: {}", path.display());
     }
     let tenant = args
         .request_tenant_id

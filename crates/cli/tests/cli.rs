@@ -190,6 +190,44 @@ fn signs_in_against_the_mock_and_prints_one_json_object() {
     );
 }
 
+/// Issue 20 (also): `--record PATH` is written as the cache files are: a link at PATH is
+/// replaced, never followed (its target keeps its content), and the record is a new file of
+/// mode 0600.
+#[cfg(unix)]
+#[test]
+fn the_record_is_written_0600_and_never_through_a_link() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("authorized_keys");
+    std::fs::write(&target, "keep").unwrap();
+    let record = dir.path().join("record.json");
+    // Dangling while the record is read (no record yet), followed on write by the old code.
+    std::os::unix::fs::symlink(&target, &record).unwrap();
+    std::fs::remove_file(&target).unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "--mock",
+            "--scope",
+            GRAPH,
+            "--record",
+            record.to_str().unwrap(),
+        ],
+    );
+    r.assert_token();
+    assert!(!target.exists(), "the link's target was written");
+    let meta = std::fs::symlink_metadata(&record).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced by the record"
+    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let saved = std::fs::read_to_string(&record).unwrap();
+    assert!(saved.contains(MOCK_USER), "{saved}");
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert_eq!(saved["version"], "1.0");
+}
+
 #[test]
 fn a_fresh_process_signs_in_silently_from_the_persistent_cache_and_the_record() {
     let dir = tempfile::tempdir().unwrap();

@@ -145,6 +145,8 @@ pub enum Reason {
     TenantDiscovery,
     /// The requested tenant is not allowed by `additionally_allowed_tenants`.
     TenantNotAllowed,
+    /// The configured authority or client id differs from the authentication record's.
+    RecordMismatch,
 }
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -402,7 +404,9 @@ impl fmt::Display for Error {
         if let Some(credential) = &self.0.credential {
             write!(f, "{credential}: ")?;
         }
-        f.write_str(&self.0.message)?;
+        // Messages may quote outside text (an Entra error description, a username): shown
+        // escaped where a terminal would act on it.
+        write!(f, "{}", crate::Untrusted(&self.0.message))?;
         if let Some(help) = &self.0.help {
             write!(f, " See {help}")?;
         }

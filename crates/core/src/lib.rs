@@ -34,6 +34,7 @@ mod credential;
 mod error;
 mod record;
 mod secret;
+mod terminal;
 mod token;
 mod validate;
 
@@ -43,6 +44,7 @@ pub use credential::TokenCredential;
 pub use error::{Error, ErrorKind, ErrorResponse, Reason, Result};
 pub use record::{AuthenticationRecord, RECORD_VERSION, RecordParts};
 pub use secret::{Secret, constant_time_eq};
+pub use terminal::{Untrusted, is_unsafe_for_terminal, terminal_safe};
 pub use token::{AccessToken, AccessTokenInfo, TokenRequestOptions};
 pub use validate::{
     AzureAuthorityHosts, DEVELOPER_SIGN_ON_CLIENT_ID, validate_scopes, validate_tenant_id,

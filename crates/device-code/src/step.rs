@@ -14,6 +14,10 @@ use time::OffsetDateTime;
 
 /// What the user needs to sign in on another device. It never holds the device code itself
 /// (the secret the polling redeems).
+///
+/// Every field is the authority's text: a prompt that prints it shows it through
+/// [`entra_core::terminal_safe`] (as [`print_to_stderr`] does), so that control sequences in a
+/// hostile answer reach the terminal escaped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeviceCodeInfo {
@@ -30,9 +34,10 @@ pub struct DeviceCodeInfo {
 /// Shows the user code: Python's `prompt_callback(verification_uri, user_code, expires_on)`.
 pub type PromptCallback = Arc<dyn Fn(&DeviceCodeInfo) + Send + Sync>;
 
-/// The default prompt: Entra ID's message on stderr, as Python prints it.
+/// The default prompt: Entra ID's message on stderr, as Python prints it, with every
+/// character a terminal would act on shown escaped (the message is the server's text).
 pub fn print_to_stderr(info: &DeviceCodeInfo) {
-    eprintln!("{}", info.message);
+    eprintln!("{}", entra_core::Untrusted(&info.message));
 }
 
 /// How the polling waits between two requests. The default is tokio's timer; a test can
@@ -109,6 +114,7 @@ impl InteractiveStep for DeviceCodeStep {
             expires_on: code.expires_on,
             message: code.message.clone(),
         });
+        // The configured timeout bounds the wait; the code's own lifetime can only shorten it.
         let limit = self
             .timeout
             .map_or(code.expires_in, |t| t.min(code.expires_in));
@@ -140,12 +146,15 @@ impl InteractiveStep for DeviceCodeStep {
             }
             // The real clock, or the timer's when it runs faster (tests).
             let elapsed = started.elapsed().max(waited);
-            if elapsed + interval >= limit {
+            if elapsed >= limit {
                 tracing::info!(polls, "device code sign-in timed out");
                 return Err(timed_out(limit));
             }
-            self.timer.sleep(interval).await;
-            waited += interval;
+            // The user gets the whole of the wait: when the next poll would fall after the
+            // deadline, the last one is made at the deadline (as Python's polling does).
+            let wait = interval.min(limit - elapsed);
+            self.timer.sleep(wait).await;
+            waited += wait;
         }
     }
 }

@@ -206,7 +206,8 @@ async fn a_declined_or_expired_code_ends_with_entras_answer_as_data() {
 
 #[tokio::test]
 async fn the_timeout_stops_the_polling() {
-    // Interval 5 s, timeout 12 s: polls at 0, 5 and 10 s; 15 s would be past the deadline.
+    // Interval 5 s, timeout 12 s: polls at 0, 5 and 10 s, and a last one at the deadline
+    // (15 s would be past it): the user who approves in the last seconds is not refused.
     let s = setup(
         MockEntra::start().await.unwrap(),
         None,
@@ -220,8 +221,11 @@ async fn the_timeout_stops_the_polling() {
         err.message(),
         "Timed out after waiting 12 seconds for the user to authenticate"
     );
-    assert_eq!(s.mock.device_code_polls(), 3);
-    assert_eq!(s.timer.waits.lock().unwrap().len(), 2);
+    assert_eq!(s.mock.device_code_polls(), 4);
+    assert_eq!(
+        *s.timer.waits.lock().unwrap(),
+        [5, 5, 2].map(Duration::from_secs)
+    );
     // Without a timeout the code's own lifetime is the limit (the mock's: 20 s here).
     let mock = MockEntra::builder()
         .device_code_lifetime(Duration::from_secs(20))
@@ -234,7 +238,7 @@ async fn the_timeout_stops_the_polling() {
         err.message(),
         "Timed out after waiting 20 seconds for the user to authenticate"
     );
-    assert_eq!(s.mock.device_code_polls(), 4);
+    assert_eq!(s.mock.device_code_polls(), 5);
 }
 
 /// A timer that never returns once entered, and says when it was entered.

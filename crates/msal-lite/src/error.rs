@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use entra_core::ErrorResponse;
+use entra_core::{ErrorResponse, Untrusted};
 
 /// `Result` with this crate's [`MsalError`].
 pub type Result<T, E = MsalError> = std::result::Result<T, E>;
@@ -71,7 +71,7 @@ impl std::fmt::Display for IdTokenProblem {
 #[non_exhaustive]
 pub enum MsalError {
     /// The authority URL or host is unusable; `value` is what was given, `rule` what it broke.
-    #[error("'{value}' is an invalid authority. {rule}")]
+    #[error("'{}' is an invalid authority. {rule}", Untrusted(value))]
     InvalidAuthority {
         /// The authority as given.
         value: String,
@@ -80,7 +80,7 @@ pub enum MsalError {
     },
     /// An argument other than the authority is wrong (a reserved scope, a bad tenant, claims
     /// that are not JSON).
-    #[error("{0}")]
+    #[error("{}", Untrusted(.0))]
     InvalidArgument(String),
     /// Instance discovery answered `invalid_instance`: the host is not an Entra ID authority
     /// Microsoft knows.
@@ -120,7 +120,9 @@ pub enum MsalError {
     },
     /// The issuer of the OpenID configuration does not belong to the authority.
     #[error(
-        "the issuer '{issuer}' in the OpenID configuration does not match the authority {authority}"
+        "the issuer '{}' in the OpenID configuration does not match the authority {}",
+        Untrusted(issuer),
+        Untrusted(authority)
     )]
     IssuerMismatch {
         /// The issuer the document named.
@@ -130,7 +132,7 @@ pub enum MsalError {
     },
     /// Entra ID answered with an OAuth error response (e.g. `invalid_grant`,
     /// `interaction_required`). The message is Python's.
-    #[error("Authentication failed: {}", .response.summary())]
+    #[error("Authentication failed: {}", Untrusted(.response.summary()))]
     Service {
         /// The HTTP status.
         status: u16,

@@ -201,3 +201,49 @@ async fn invalid_options_are_refused_at_construction() {
         "'get_token_info' requires at least one scope"
     );
 }
+
+/// Issue 20.5: an explicitly configured authority or client id that differs from the
+/// record's is a typed error naming both (Python lets the record win silently); the same
+/// values, or none, are accepted.
+#[test]
+fn a_configured_authority_or_client_id_unlike_the_record_s_is_refused() {
+    use entra_core::{AuthenticationRecord, Reason};
+    let record = AuthenticationRecord::new(
+        "11111111-2222-4333-8444-555555555555",
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        "login.microsoftonline.com",
+        "oid.11111111-2222-4333-8444-555555555555",
+        "alice@contoso.com",
+    );
+    let with = |options: InteractiveBrowserCredentialOptions| {
+        InteractiveBrowserCredential::new(options.with_authentication_record(record.clone()))
+    };
+    let err =
+        with(InteractiveBrowserCredentialOptions::default().with_authority("login.evil.example"))
+            .unwrap_err();
+    assert!(err.is_invalid_argument(), "{err}");
+    assert_eq!(err.reason(), Reason::RecordMismatch);
+    for host in ["login.evil.example", "login.microsoftonline.com"] {
+        assert!(err.message().contains(host), "{err}");
+    }
+    let err = with(
+        InteractiveBrowserCredentialOptions::default()
+            .with_client_id("00000000-0000-0000-0000-0000000000ee"),
+    )
+    .unwrap_err();
+    assert_eq!(err.reason(), Reason::RecordMismatch);
+    assert!(
+        err.message()
+            .contains("00000000-0000-0000-0000-0000000000ee"),
+        "{err}"
+    );
+    assert!(err.message().contains(record.client_id()), "{err}");
+
+    with(InteractiveBrowserCredentialOptions::default()).unwrap();
+    with(
+        InteractiveBrowserCredentialOptions::default()
+            .with_authority("https://LOGIN.microsoftonline.com/")
+            .with_client_id(record.client_id()),
+    )
+    .unwrap();
+}

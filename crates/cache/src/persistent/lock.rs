@@ -77,7 +77,11 @@ fn alive(_pid: i32) -> bool {
 /// Looks at an existing lock file: removes it when its holder is gone and returns `true`
 /// (create again), or returns `false` (wait). An existing lock file must be a plain file of
 /// this user with one name; anything else is [`CacheError::Insecure`] and is left as it is.
-fn remove_if_stale(path: &Path) -> Result<bool, CacheError> {
+///
+/// A holder whose pid cannot be seen may be dead, or alive in another PID namespace (a dev
+/// container sharing the home directory): its lock is taken over only once it is older than
+/// `timeout`, the longest any writer waits for it.
+fn remove_if_stale(path: &Path, timeout: Duration) -> Result<bool, CacheError> {
     let insecure = |problem: &str| CacheError::Insecure {
         path: path.to_owned(),
         problem: problem.to_owned(),
@@ -139,13 +143,15 @@ fn remove_if_stale(path: &Path) -> Result<bool, CacheError> {
         .ok()
         .and_then(|s| s.split_whitespace().next())
         .and_then(|p| p.parse::<i32>().ok());
-    let stale = match pid {
-        Some(pid) => !alive(pid),
-        None => meta
-            .modified()
+    let older_than = |limit: Duration| {
+        meta.modified()
             .ok()
             .and_then(|m| SystemTime::now().duration_since(m).ok())
-            .is_some_and(|age| age > NAMELESS_STALE_AFTER),
+            .is_some_and(|age| age > limit)
+    };
+    let stale = match pid {
+        Some(pid) => !alive(pid) && older_than(timeout),
+        None => older_than(NAMELESS_STALE_AFTER),
     };
     if !stale {
         return Ok(false);
@@ -181,7 +187,7 @@ impl FileLock {
                     since: Instant::now(),
                 });
             }
-            if remove_if_stale(path)? {
+            if remove_if_stale(path, timeout)? {
                 continue;
             }
             if start.elapsed() > timeout {

@@ -22,9 +22,10 @@ const CONTENT_TYPE: &str = "text/plain";
 /// One cache's item in the Secret Service. The default store of
 /// [`FileBackend`](crate::FileBackend) on Linux and the BSDs.
 ///
-/// Lookups search every collection (as `secret_password_lookup` does) and unlock a locked
-/// match; writes replace the item in the default collection. The D-Bus connection is opened
-/// on first use and kept.
+/// Reads and writes touch only the default collection, where msal-extensions writes: an item
+/// with the same attributes in another collection is never read, and nothing is ever asked
+/// to unlock (a locked default collection is reported, as a missing keyring is). The D-Bus
+/// connection is opened on first use and kept.
 pub struct SecretServiceStore {
     item: SecretServiceItem,
     service: Mutex<Option<SecretService<'static>>>,
@@ -83,15 +84,13 @@ impl SecretStore for SecretServiceStore {
     fn load(&self) -> Result<Option<Vec<u8>>, BoxError> {
         let attributes = self.attributes();
         self.with(|service| {
-            let found = service.search_items(attributes)?;
-            if let Some(item) = found.unlocked.first() {
-                return item.get_secret().map(Some);
-            }
-            match found.locked.first() {
-                Some(item) => {
-                    item.unlock()?;
-                    item.get_secret().map(Some)
-                }
+            // Only the default collection, where msal-extensions writes: an item another
+            // process planted elsewhere is never read, and no other collection is asked to
+            // unlock (which would raise a prompt on the user's screen).
+            let collection = service.get_default_collection()?;
+            collection.ensure_unlocked()?;
+            match collection.search_items(attributes)?.first() {
+                Some(item) => item.get_secret().map(Some),
                 None => Ok(None),
             }
         })

