@@ -26,5 +26,6 @@
 //! in [`entra_public_client::azure_core`].
 
 pub use entra_public_client::azure_core::{
-    AzureCoreCredential, to_azure_core_error, to_azure_core_token,
+    AzureCoreCredential, ClaimsChallengeHandler, claims_challenge_of, refresh_after_challenge,
+    to_azure_core_error, to_azure_core_token,
 };

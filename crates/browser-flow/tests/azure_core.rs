@@ -206,3 +206,162 @@ async fn both_traits_in_scope_and_the_question_mark_conversion_compile_and_work(
         .unwrap();
     assert_eq!(via_trait.token.secret(), via_azure.token.secret());
 }
+
+/// The claims a CAE-enabled resource challenges for after revoking a token.
+const CLAIMS: &str = r#"{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}"#;
+
+/// Issue 25: in a pipeline built with azure_core's own bearer policy and our
+/// `ClaimsChallengeHandler`, a CAE revocation (`401` with a claims challenge) recovers in one
+/// retry: one token request with the claims, and later requests carry the new token.
+#[tokio::test]
+async fn a_claims_challenge_recovers_in_one_retry_inside_the_bearer_policy() {
+    use entra_browser_flow::azure_core::ClaimsChallengeHandler;
+    let mock = MockEntra::start().await.unwrap();
+    let browser = HeadlessBrowser::new(&mock);
+    let server = ResourceServer::start().await;
+    let credential = credential(&mock, &browser);
+    let bearer = BearerTokenAuthorizationPolicy::new(credential.clone(), [SCOPE])
+        .with_on_challenge(ClaimsChallengeHandler::new(credential.clone(), [SCOPE]));
+    let options = ClientOptions {
+        transport: Some(Transport::new(Arc::new(server.reqwest_client()))),
+        ..ClientOptions::default()
+    };
+    let pipeline = Pipeline::new(
+        Some("entra-browser-flow-tests"),
+        Some(env!("CARGO_PKG_VERSION")),
+        options,
+        Vec::new(),
+        vec![Arc::new(bearer) as Arc<dyn Policy>],
+        None,
+    );
+    send(&pipeline, &server, "/secrets/one").await;
+    let revoked = server.authorizations()[0].clone().unwrap();
+    server.revoke(revoked.trim_start_matches("Bearer "), CLAIMS);
+
+    send(&pipeline, &server, "/secrets/two").await;
+    assert_eq!(
+        mock.count(Endpoint::Token),
+        2,
+        "sign-in, then one claims refresh"
+    );
+    let refresh = mock.last_request(Endpoint::Token).unwrap();
+    assert_eq!(refresh.grant_type(), Some("refresh_token"));
+    assert_eq!(refresh.form_param("claims"), Some(CLAIMS));
+    send(&pipeline, &server, "/secrets/three").await;
+    let seen = server.authorizations();
+    assert_eq!(
+        seen.len(),
+        4,
+        "one request, the challenged one, its retry, one more"
+    );
+    assert_eq!(seen[1].as_deref(), Some(revoked.as_str()));
+    assert_ne!(seen[2], seen[1], "the retry carries the new token");
+    assert_eq!(seen[3], seen[2], "and so do later requests");
+    assert_eq!(mock.count(Endpoint::Token), 2);
+    assert_eq!(browser.open_count(), 1);
+}
+
+/// Issue 25: a client whose own policy drops the claims (every Azure SDK client today): the
+/// call fails with the `401`; `refresh_after_challenge` gets a token with the claims, and the
+/// same call made again succeeds with it.
+#[tokio::test]
+async fn after_an_sdk_call_fails_with_a_claims_challenge_refresh_after_challenge_recovers() {
+    use entra_browser_flow::azure_core::{claims_challenge_of, refresh_after_challenge};
+    let mock = MockEntra::start().await.unwrap();
+    let browser = HeadlessBrowser::new(&mock);
+    let server = ResourceServer::start().await;
+    let credential = credential(&mock, &browser);
+    let pipeline = pipeline(credential.clone(), &server);
+    send(&pipeline, &server, "/secrets/one").await;
+    let revoked = server.authorizations()[0].clone().unwrap();
+    server.revoke(revoked.trim_start_matches("Bearer "), CLAIMS);
+
+    let mut request = Request::new(server.url("/secrets/two"), Method::Get);
+    let err = pipeline
+        .send(&Context::new(), &mut request, None)
+        .await
+        .unwrap_err();
+    assert_eq!(claims_challenge_of(&err).as_deref(), Some(CLAIMS));
+    assert!(
+        refresh_after_challenge(&*credential, &err, &[SCOPE])
+            .await
+            .unwrap()
+    );
+    send(&pipeline, &server, "/secrets/two").await;
+    assert_eq!(
+        mock.count(Endpoint::Token),
+        2,
+        "sign-in, then one claims refresh"
+    );
+    assert_eq!(
+        mock.last_request(Endpoint::Token)
+            .unwrap()
+            .form_param("claims"),
+        Some(CLAIMS)
+    );
+    let seen = server.authorizations();
+    assert_ne!(seen[2].as_deref(), Some(revoked.as_str()));
+    // Not a claims challenge: nothing asked.
+    let other = azure_core::Error::with_message(azure_core::error::ErrorKind::Other, "no");
+    assert!(
+        !refresh_after_challenge(&*credential, &other, &[SCOPE])
+            .await
+            .unwrap()
+    );
+    assert_eq!(mock.count(Endpoint::Token), 2);
+}
+
+/// Issue 25: Key Vault's tenant challenge names another tenant than the credential's: a
+/// client given `AzureCoreCredential::with_options` with that tenant (allowed by
+/// `additionally_allowed_tenants`) gets a token of that tenant and is served.
+#[tokio::test]
+async fn a_tenant_challenge_is_met_with_a_per_client_tenant() {
+    use entra_core::TokenRequestOptions;
+    const OTHER_TENANT: &str = "99999999-8888-4777-8666-555555555555";
+    let mock = MockEntra::start().await.unwrap();
+    let browser = HeadlessBrowser::new(&mock);
+    let server = ResourceServer::start().await;
+    server.require_tenant(OTHER_TENANT);
+    let credential = InteractiveBrowserCredential::new(
+        InteractiveBrowserCredentialOptions::default()
+            .with_authority("login.microsoftonline.com")
+            .with_http_client(mock.resolving_http_client())
+            .with_browser(Arc::new(browser.clone()))
+            .with_additionally_allowed_tenants([OTHER_TENANT]),
+    )
+    .unwrap();
+    // The client with the credential's own tenant is challenged for the other one.
+    let plain = pipeline(credential.clone(), &server);
+    let mut request = Request::new(server.url("/secrets/one"), Method::Get);
+    let err = plain
+        .send(&Context::new(), &mut request, None)
+        .await
+        .unwrap_err();
+    let header = match err.kind() {
+        azure_core::error::ErrorKind::HttpResponse {
+            raw_response: Some(response),
+            ..
+        } => response
+            .headers()
+            .get_str(&azure_core::http::headers::WWW_AUTHENTICATE)
+            .unwrap()
+            .to_owned(),
+        other => panic!("{other:?}"),
+    };
+    let tenant = entra_msal_lite::tenant_from_challenge(&header).unwrap();
+    assert_eq!(tenant, OTHER_TENANT);
+    let wrapped: Arc<dyn entra_core::TokenCredential> = credential.clone();
+    let for_tenant = pipeline(
+        AzureCoreCredential::with_options(
+            wrapped,
+            TokenRequestOptions::default().with_tenant_id(tenant),
+        ),
+        &server,
+    );
+    send(&for_tenant, &server, "/secrets/one").await;
+    assert_eq!(
+        browser.open_count(),
+        1,
+        "the other tenant's token came silently"
+    );
+}

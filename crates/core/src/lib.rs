@@ -28,8 +28,9 @@
 //! `entra-testing` (a mock Entra ID for tests).
 
 #[cfg(feature = "azure_core")]
-mod azure_core;
+pub mod azure_core;
 mod browser;
+mod chain;
 mod credential;
 mod error;
 mod record;
@@ -40,6 +41,7 @@ mod validate;
 
 // The public interface is:
 pub use browser::{BrowserOpenError, BrowserOpener};
+pub use chain::{ChainAttempts, ChainedTokenCredential};
 pub use credential::TokenCredential;
 pub use error::{Error, ErrorKind, ErrorResponse, Reason, Result};
 pub use record::{AuthenticationRecord, RECORD_VERSION, RecordParts};

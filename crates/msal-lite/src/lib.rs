@@ -58,6 +58,7 @@
 //! - [`MsalError`]: typed errors, convertible into [`entra_core::Error`].
 
 mod authority;
+mod challenge;
 mod claims;
 mod client;
 mod cloud;
@@ -76,6 +77,7 @@ pub use authority::{
     AZURE_AUTHORITY_HOST, Authority, AuthorityHost, AuthorityKind, AuthorityOptions,
     authority_host_env_value, authority_host_from_env, authority_host_from_value,
 };
+pub use challenge::{claims_from_challenge, tenant_from_challenge};
 pub use claims::{CAE_CAPABILITIES, merge_client_capabilities};
 pub use client::{RetryPolicy, TokenClient, TokenClientOptions};
 pub use cloud::{

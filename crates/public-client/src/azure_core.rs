@@ -56,9 +56,19 @@
 //!   The token type is lost as well (azure_core assumes `Bearer`).
 //! - **Claims, tenant and CAE are lost per request.** azure_core 1.x's `TokenRequestOptions`
 //!   carries only a `Context`, so a claims challenge or a per-request tenant cannot reach the
-//!   wrapped credential through it. Set fixed ones with [`AzureCoreCredential::with_options`]
-//!   (e.g. `enable_cae` or a `tenant_id` allowed by `additionally_allowed_tenants`); for a claims
-//!   challenge, call the entra-rs credential directly (its `get_token` takes claims).
+//!   wrapped credential through it, and the SDK clients' challenge policies drop both.
+//!   - **A claims challenge** (a CAE revocation: `401` with `WWW-Authenticate: Bearer …
+//!     error="insufficient_claims", claims="…"`): in a pipeline you build, give the bearer
+//!     policy [`ClaimsChallengeHandler`]; after an SDK client's call failed, pass its error to
+//!     [`refresh_after_challenge`] and call again. Either way the credential gets one token with
+//!     the claims and serves it to later plain requests.
+//!   - **A tenant challenge** (Key Vault's `authorization="https://login.microsoftonline.com/
+//!     {tenant}"` naming another tenant): give that client its own
+//!     [`AzureCoreCredential::with_options`] with the tenant
+//!     (`TokenRequestOptions::default().with_tenant_id(..)`, allowed by the credential's
+//!     `additionally_allowed_tenants`); [`entra_msal_lite::tenant_from_challenge`] reads the
+//!     tenant from the header.
+//!   - **CAE**: `with_options` with `enable_cae` for every request of a client.
 //! - **Errors** become [`azure_core::error::ErrorKind::Credential`] with the entra-rs
 //!   message (credential name, what to do next, help link) and the [`entra_core::Error`] kept as
 //!   the source: `err.downcast_ref::<entra_core::Error>()` gives back its kind, HTTP status,
@@ -74,6 +84,9 @@
 
 use std::fmt;
 use std::sync::Arc;
+
+mod challenge;
+pub use challenge::{ClaimsChallengeHandler, claims_challenge_of, refresh_after_challenge};
 
 use async_trait::async_trait;
 use azure_core::credentials::Secret as AzSecret;

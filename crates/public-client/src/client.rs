@@ -749,9 +749,10 @@ impl PublicClient {
         let cache = self.cache(cae)?;
         match self.silent(&cache, tenant, scopes, claims, cae).await {
             Ok((info, outcome)) => {
-                if claims.is_none() {
-                    self.front.insert(scopes, tenant, cae, &info);
-                }
+                // A token got with claims (a resource's challenge, e.g. a CAE revocation)
+                // replaces the cached one for these scopes, tenant and CAE setting, as MSAL's
+                // cache write does: the next plain call must not serve the revoked token.
+                self.front.insert(scopes, tenant, cae, &info);
                 return Ok((info, outcome));
             }
             Err(SilentMiss::Failed(e)) => return Err(e),

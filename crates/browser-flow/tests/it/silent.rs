@@ -101,6 +101,46 @@ async fn claims_bypass_the_cached_token() {
     assert_eq!(env.browser.open_count(), 1);
 }
 
+/// Issue 25: after a claims challenge (a CAE revocation), the token got with the claims
+/// replaces the revoked one: the next plain call serves it from memory with no request, and a
+/// fresh credential on the same persistent cache (a new process) serves it too.
+#[tokio::test]
+async fn a_claims_refresh_replaces_the_revoked_token_for_later_plain_calls() {
+    let env = Env::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let credential = InteractiveBrowserCredential::new(
+        env.options()
+            .with_cache_backend(crate::persistence::backend(dir.path())),
+    )
+    .unwrap();
+    let revoked = credential.get_token(&[SCOPE], None).await.unwrap();
+    let options = TokenRequestOptions::default().with_claims(CLAIMS);
+    let fresh = credential.get_token(&[SCOPE], Some(options)).await.unwrap();
+    assert_ne!(fresh.token, revoked.token);
+
+    env.mock.clear_log();
+    let plain = credential.get_token(&[SCOPE], None).await.unwrap();
+    assert_eq!(
+        plain.token, fresh.token,
+        "the revoked token was served again"
+    );
+    let info = credential.get_token_info(&[SCOPE], None).await.unwrap();
+    assert_eq!(info.token, fresh.token);
+    assert_eq!(env.mock.total_requests(), 0);
+
+    let record = credential.authentication_record().unwrap();
+    let next_process = InteractiveBrowserCredential::new(
+        env.options()
+            .with_authentication_record(record)
+            .with_cache_backend(crate::persistence::backend(dir.path())),
+    )
+    .unwrap();
+    let again = next_process.get_token(&[SCOPE], None).await.unwrap();
+    assert_eq!(again.token, fresh.token);
+    assert_eq!(env.mock.total_requests(), 0);
+    assert_eq!(env.browser.open_count(), 1);
+}
+
 #[tokio::test]
 async fn cae_uses_its_own_partition_and_sends_cp1() {
     let env = Env::start().await;

@@ -1,5 +1,7 @@
 //! A stand-in for an Azure service: an HTTPS server on 127.0.0.1 that records the
-//! `Authorization` header of every request and answers `200 {}`.
+//! `Authorization` header of every request and answers `200 {}`, or challenges as Azure
+//! services do: `401` with a CAE claims challenge for a revoked token, and Key Vault's tenant
+//! challenge for a token of another tenant than the one it requires.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -22,7 +24,50 @@ pub(crate) struct ResourceServer {
     addr: SocketAddr,
     cert_der: Vec<u8>,
     authorizations: Arc<Mutex<Vec<Option<String>>>>,
+    rules: Arc<Mutex<Rules>>,
     task: JoinHandle<()>,
+}
+
+/// When the server challenges instead of answering.
+#[derive(Default)]
+struct Rules {
+    /// Tokens answered with a claims challenge (`error="insufficient_claims"`, base64 claims).
+    revoked: Vec<String>,
+    /// The claims JSON of the challenge.
+    claims: String,
+    /// The tenant (`tid`) a token must be for, else Key Vault's tenant challenge.
+    tenant: Option<String>,
+}
+
+/// The `tid` claim of a JWT (no signature check: the test's own mock issued it).
+fn tenant_of(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims["tid"].as_str().map(str::to_owned)
+}
+
+/// The challenge for a request with this `Authorization` header, if any.
+fn challenge(rules: &Rules, auth: Option<&str>) -> Option<String> {
+    use base64::Engine as _;
+    let token = auth.and_then(|a| a.strip_prefix("Bearer "))?;
+    if rules.revoked.iter().any(|t| t == token) {
+        return Some(format!(
+            "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", \
+             client_id=\"00000003-0000-0000-c000-000000000000\", error=\"insufficient_claims\", claims=\"{}\"",
+            base64::engine::general_purpose::STANDARD.encode(&rules.claims)
+        ));
+    }
+    let tenant = rules.tenant.as_deref()?;
+    (tenant_of(token).as_deref() != Some(tenant)).then(|| {
+        format!(
+            "Bearer authorization=\"https://login.microsoftonline.com/{tenant}\", \
+             resource=\"https://vault.azure.net\""
+        )
+    })
 }
 
 impl ResourceServer {
@@ -49,6 +94,8 @@ impl ResourceServer {
         let addr = listener.local_addr().unwrap();
         let authorizations = Arc::new(Mutex::new(Vec::new()));
         let seen = authorizations.clone();
+        let rules = Arc::new(Mutex::new(Rules::default()));
+        let server_rules = rules.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
@@ -56,19 +103,34 @@ impl ResourceServer {
                 };
                 let acceptor = acceptor.clone();
                 let seen = seen.clone();
+                let rules = server_rules.clone();
                 tokio::spawn(async move {
                     let Ok(tls) = acceptor.accept(tcp).await else {
                         return;
                     };
                     let service = service_fn(move |req: Request<Incoming>| {
                         let seen = seen.clone();
+                        let rules = rules.clone();
                         async move {
                             let auth = req
                                 .headers()
                                 .get(hyper::header::AUTHORIZATION)
                                 .and_then(|v| v.to_str().ok())
                                 .map(str::to_owned);
+                            let challenge = challenge(&rules.lock().unwrap(), auth.as_deref());
                             seen.lock().unwrap().push(auth);
+                            if let Some(challenge) = challenge {
+                                return Ok::<_, Infallible>(
+                                    Response::builder()
+                                        .status(401)
+                                        .header("www-authenticate", challenge)
+                                        .header("content-type", "application/json")
+                                        .body(Full::new(Bytes::from_static(
+                                            br#"{"error":{"code":"Unauthorized","message":"challenged"}}"#,
+                                        )))
+                                        .unwrap(),
+                                );
+                            }
                             Ok::<_, Infallible>(
                                 Response::builder()
                                     .header("content-type", "application/json")
@@ -87,8 +149,21 @@ impl ResourceServer {
             addr,
             cert_der,
             authorizations,
+            rules,
             task,
         }
+    }
+
+    /// From now on, answers `token` with a CAE claims challenge for `claims`.
+    pub(crate) fn revoke(&self, token: &str, claims: &str) {
+        let mut rules = self.rules.lock().unwrap();
+        rules.revoked.push(token.to_owned());
+        rules.claims = claims.to_owned();
+    }
+
+    /// From now on, answers tokens of any other tenant with Key Vault's tenant challenge.
+    pub(crate) fn require_tenant(&self, tenant: &str) {
+        self.rules.lock().unwrap().tenant = Some(tenant.to_owned());
     }
 
     /// `https://localhost:PORT{path}`.
