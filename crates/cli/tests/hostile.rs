@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use entra_testing::{Endpoint, Fault, FaultTimes, MockEntra};
+use entra_testing::{Endpoint, Fault, FaultTimes, MockEntra, TestUser};
 
 const SCOPE: &str = "https://graph.microsoft.com/.default";
 
@@ -27,8 +27,8 @@ struct Run {
 }
 
 impl Run {
-    /// Nothing a terminal would act on is in the output, and the payload is shown escaped.
-    fn assert_shown_escaped(&self) {
+    /// Nothing a terminal would act on is in the output.
+    fn assert_nothing_raw(&self) {
         for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
             let raw: Vec<char> = text
                 .chars()
@@ -36,6 +36,11 @@ impl Run {
                 .collect();
             assert!(raw.is_empty(), "{name} carries {raw:?}:\n{text}");
         }
+    }
+
+    /// Nothing a terminal would act on is in the output, and the payload is shown escaped.
+    fn assert_shown_escaped(&self) {
+        self.assert_nothing_raw();
         assert!(
             self.stderr.contains("\\u{1b}]8;;https://evil.example/"),
             "the payload is shown escaped:\n{}",
@@ -321,4 +326,176 @@ async fn a_record_of_another_authority_is_refused_and_left_as_it_is() {
         assert!(line.contains(part), "{part}: {line}");
     }
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+}
+
+/// Runs `entra` with `args` against `mock`, approving the device code as `user` as soon as
+/// the command shows it (the test reads its stderr line by line: no waiting on time).
+async fn entra_approving(
+    dir: &Path,
+    ca: &Path,
+    args: &[&str],
+    mock: &MockEntra,
+    user: &TestUser,
+) -> Run {
+    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra"))
+        .args(args)
+        .env("ENTRA_TOKEN_CACHE_DIR", dir)
+        .env("SSL_CERT_FILE", ca)
+        .env_remove("RUST_LOG")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let run = async {
+        let mut stderr = String::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("enter the code ").nth(1) {
+                let code = rest.split_whitespace().next().unwrap();
+                assert!(mock.approve_device_code_as(code, user), "{line}");
+            }
+            stderr.push_str(&line);
+            stderr.push('\n');
+        }
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).await.unwrap();
+        let status = child.wait().await.unwrap();
+        Run {
+            code: status.code(),
+            stdout: out,
+            stderr,
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("entra ended by itself within a minute")
+}
+
+/// A mock whose device codes may be polled every second, and its root certificate in a file.
+async fn signing_mock(user: TestUser) -> (MockEntra, tempfile::TempDir) {
+    let mock = MockEntra::builder()
+        .user(user)
+        .device_code_interval(Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ca.pem"),
+        mock.ca_certificate_pem().unwrap(),
+    )
+    .unwrap();
+    (mock, dir)
+}
+
+/// Issue 20.3: an ID token's `preferred_username` carrying terminal escapes is stored as the
+/// account's name (kept exactly, as data) and shown escaped wherever the command prints it:
+/// after signing in, when a later run uses the cache's account, in `accounts`' JSON and in
+/// `sign-out`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_username_from_the_id_token_is_shown_escaped_wherever_it_is_printed() {
+    let hostile = format!("{PAYLOAD}mallory@contoso.com");
+    let user = TestUser::new(hostile.clone(), entra_testing::DEFAULT_TENANT_ID);
+    let (mock, dir) = signing_mock(user.clone()).await;
+    let ca = dir.path().join("ca.pem");
+    let base = mock.base_url();
+    let name = format!("entra-hostile-{}", std::process::id());
+    let cache = ["--cache-name", name.as_str(), "--allow-unencrypted-storage"];
+    let mut get = vec![
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--authority",
+        &base,
+        "--disable-instance-discovery",
+        "--device-code",
+    ];
+    get.extend(cache);
+    let signed_in = entra_approving(dir.path(), &ca, &get, &mock, &user).await;
+    assert_eq!(signed_in.code, Some(0), "stderr:\n{}", signed_in.stderr);
+    signed_in.assert_nothing_raw();
+
+    let again = entra(dir.path(), Some(&ca), &get).await;
+    assert_eq!(again.code, Some(0), "stderr:\n{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("Using the account in the token cache: \\u{1b}"),
+        "{}",
+        again.stderr
+    );
+    again.assert_shown_escaped();
+
+    let mut accounts = vec!["accounts"];
+    accounts.extend(cache);
+    let listed = entra(dir.path(), None, &accounts).await;
+    assert_eq!(listed.code, Some(0), "stderr:\n{}", listed.stderr);
+    let raw: Vec<char> = listed
+        .stdout
+        .chars()
+        .filter(|&c| entra_core::is_unsafe_for_terminal(c))
+        .collect();
+    assert!(raw.is_empty(), "{raw:?}");
+    let json: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    assert_eq!(json[0]["username"], hostile, "the data itself is kept");
+
+    let mut sign_out = vec!["sign-out"];
+    sign_out.extend(cache);
+    let out = entra(dir.path(), None, &sign_out).await;
+    assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
+    out.assert_shown_escaped();
+}
+
+/// Issue 25, in fresh processes: after a run with `--claims` (a resource's challenge), a
+/// plain run gets the token that run got, from the persistent cache, with no request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_claims_run_the_next_plain_process_gets_the_new_token() {
+    const CLAIMS: &str = r#"{"access_token":{"nbf":{"essential":true,"value":"1726077595"}}}"#;
+    let user = TestUser::new("alice@contoso.com", entra_testing::DEFAULT_TENANT_ID);
+    let (mock, dir) = signing_mock(user.clone()).await;
+    let ca = dir.path().join("ca.pem");
+    let base = mock.base_url();
+    let name = format!("entra-claims-{}", std::process::id());
+    let get = [
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--authority",
+        &base,
+        "--disable-instance-discovery",
+        "--device-code",
+        "--cache-name",
+        &name,
+        "--allow-unencrypted-storage",
+    ];
+    let token = |run: &Run| -> String {
+        assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+        let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        json["accessToken"].as_str().unwrap().to_owned()
+    };
+    let revoked = token(&entra_approving(dir.path(), &ca, &get, &mock, &user).await);
+    let mut with_claims = get.to_vec();
+    with_claims.extend(["--claims", CLAIMS]);
+    let fresh = token(&entra(dir.path(), Some(&ca), &with_claims).await);
+    assert_ne!(fresh, revoked);
+    let refresh = mock.last_request(Endpoint::Token).unwrap();
+    assert_eq!(refresh.form_param("claims"), Some(CLAIMS));
+
+    mock.clear_log();
+    let plain = token(&entra(dir.path(), Some(&ca), &get).await);
+    assert_eq!(plain, fresh, "the revoked token was served again");
+    assert_eq!(mock.total_requests(), 0);
+    let mut sign_out = vec![
+        "sign-out",
+        "--cache-name",
+        name.as_str(),
+        "--allow-unencrypted-storage",
+    ];
+    sign_out.retain(|a| !a.is_empty());
+    assert_eq!(entra(dir.path(), None, &sign_out).await.code, Some(0));
 }
