@@ -125,7 +125,7 @@ pub(crate) async fn record_from_cache(
     }
     let client_id = client_id(args);
     Ok(pick(accounts, args.username.as_deref())?.map(|a| {
-        say!(
+        note!(
             "Using the account in the token cache: {} (tenant {})",
             a.username,
             a.tenant_id

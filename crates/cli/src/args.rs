@@ -58,6 +58,8 @@ pub(crate) struct Args {
     pub(crate) mock: bool,
     pub(crate) mock_browser: Option<MockBrowser>,
     pub(crate) mock_port: Option<u16>,
+    /// `-v`: also say which account, cache and roots were used.
+    pub(crate) verbose: bool,
 }
 
 /// A parsed command line.
@@ -167,6 +169,7 @@ fn parse_flags(args: Vec<OsString>, token_flags: bool) -> Result<Option<Args>> {
         };
         match arg {
             Short('h') | Long("help") => return Ok(None),
+            Short('v') | Long("verbose") => a.verbose = true,
             Long("scope") | Long("scopes") => {
                 token_only("scope")?;
                 a.scopes.push(text(&mut parser)?);

@@ -32,9 +32,20 @@ macro_rules! say {
     };
 }
 
+/// Like `say!`, only with `-v`: what the command used, which a silent call does not print.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if crate::report::verbose() {
+            say!($($arg)*);
+        }
+    };
+}
+
 mod accounts;
 mod args;
+mod kube;
 mod mock;
+mod report;
 mod token;
 
 use args::{Command, Output};
@@ -51,10 +62,12 @@ USAGE:
 get-token prints, as `az account get-access-token` does:
     {\"accessToken\", \"expiresOn\" (local time, az's format), \"expires_on\" (Unix seconds),
      \"tenant\", \"tokenType\"}
-or, with --output exec-credential, a Kubernetes ExecCredential (client.authentication.k8s.io/v1)
-for a kubeconfig `exec` entry (AKS: --scope 6dae42f8-4368-4678-94ff-3960e28e3630/.default).
+or, with --output exec-credential, a Kubernetes ExecCredential for a kubeconfig `exec` entry
+(AKS: --scope 6dae42f8-4368-4678-94ff-3960e28e3630/.default), in the version kubectl asks for in
+KUBERNETES_EXEC_INFO (client.authentication.k8s.io/v1 or v1beta1; v1beta1 when it asks nothing).
 accounts prints the accounts of the token cache; sign-out removes one account's tokens.
-Progress and the sign-in URL go to stderr.
+Only what you must act on (the sign-in URL, a device code) goes to stderr: a token served from
+the cache prints nothing there (-v says which account and cache were used).
 
 EXIT CODES:
     0  success
@@ -99,6 +112,7 @@ REQUEST OPTIONS:
     --enable-cae                    request a token that supports Continuous Access Evaluation
     --claims JSON                   claims to request (a resource's claims challenge)
     -o, --output FORMAT             json (default) or exec-credential
+    -v, --verbose                   also say which account, cache and root certificates were used
 
 TESTING (a binary built with `--features mock`):
     --mock                          run against an embedded mock Entra ID with a headless
@@ -173,7 +187,12 @@ fn k8s_time(at: OffsetDateTime) -> String {
 }
 
 /// The JSON `get-token` prints.
-fn token_output(got: &token::Got, output: Output, local: UtcOffset) -> serde_json::Value {
+fn token_output(
+    got: &token::Got,
+    output: Output,
+    local: UtcOffset,
+    exec: &kube::ExecInfo,
+) -> serde_json::Value {
     let expires = got.info.expires_on;
     match output {
         Output::Json => serde_json::json!({
@@ -184,16 +203,7 @@ fn token_output(got: &token::Got, output: Output, local: UtcOffset) -> serde_jso
             "tokenType": got.info.token_type,
         }),
         Output::ExecCredential => {
-            let stamp = k8s_time(expires);
-            serde_json::json!({
-                "kind": "ExecCredential",
-                "apiVersion": "client.authentication.k8s.io/v1",
-                "spec": {"interactive": false},
-                "status": {
-                    "expirationTimestamp": stamp,
-                    "token": got.info.token.secret(),
-                },
-            })
+            kube::exec_credential(exec, got.info.token.secret(), &k8s_time(expires))
         }
     }
 }
@@ -203,9 +213,17 @@ async fn dispatch(command: Command, local: UtcOffset) -> Result<serde_json::Valu
         Command::Help | Command::Version => Ok(serde_json::Value::Null),
         Command::GetToken(args) => {
             let output = args.output;
-            token::run(&args)
+            // kubectl's request, read before anything is asked of the user.
+            let exec = match output {
+                Output::ExecCredential => kube::from_env()?,
+                Output::Json => kube::ExecInfo {
+                    api_version: kube::V1BETA1,
+                    interactive: None,
+                },
+            };
+            token::run(&args, &exec)
                 .await
-                .map(|got| token_output(&got, output, local))
+                .map(|got| token_output(&got, output, local, &exec))
         }
         Command::Accounts(args) => Ok(serde_json::Value::Array(
             accounts::accounts(&args)
@@ -241,6 +259,9 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_code(&err));
         }
     };
+    if let Command::GetToken(a) | Command::Accounts(a) | Command::SignOut(a) = &command {
+        report::set_verbose(a.verbose);
+    }
     match &command {
         Command::Help => {
             print!("{USAGE}");
@@ -297,13 +318,17 @@ mod tests {
             info: entra_core::AccessTokenInfo::new("tok", at),
             tenant: "t".to_owned(),
         };
-        let exec = token_output(&got, Output::ExecCredential, plus2);
+        let v1 = kube::ExecInfo {
+            api_version: kube::V1,
+            interactive: Some(false),
+        };
+        let exec = token_output(&got, Output::ExecCredential, plus2, &v1);
         assert_eq!(
             exec["status"]["expirationTimestamp"],
             "2027-01-15T08:00:00Z"
         );
         assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1");
-        let json = token_output(&got, Output::Json, UtcOffset::UTC);
+        let json = token_output(&got, Output::Json, UtcOffset::UTC, &v1);
         assert_eq!(json["expires_on"], 1_800_000_000);
         assert_eq!(json["tenant"], "t");
         assert_eq!(json["tokenType"], "Bearer");

@@ -18,6 +18,7 @@ use entra_core::{
 
 use crate::accounts;
 use crate::args::Args;
+use crate::kube::ExecInfo;
 use crate::mock::Mock;
 
 /// Announces the sign-in URL on stderr, then lets `inner` open it.
@@ -69,8 +70,16 @@ impl BrowserOpener for NoBrowser {
 /// Shows the device code on stderr; with the embedded mock, the mock's user enters it at once.
 fn device_code_prompt(
     approve: Option<crate::mock::Approve>,
+    chosen_here: bool,
 ) -> impl Fn(&entra_device_code::DeviceCodeInfo) + Send + Sync + 'static {
     move |info| {
+        if chosen_here {
+            // Said only now that the user must act: a token from the cache prints nothing.
+            say!(
+                "No browser can be opened here (no display in this SSH session or container): \
+                 signing in with a device code instead. Pass --device-code to choose it yourself."
+            );
+        }
         say!("{}", info.message);
         if let Some(approve) = &approve {
             let approved = approve(&info.user_code);
@@ -100,7 +109,7 @@ fn http_client_from_env() -> Result<Option<reqwest::Client>> {
         ))
         .with_source(e)
     })?;
-    say!(
+    note!(
         "Trusting {} extra root certificate(s) from {}",
         certs.len(),
         path.display()
@@ -170,7 +179,7 @@ fn read_record(path: &Path) -> Result<Option<AuthenticationRecord>> {
             let record = AuthenticationRecord::deserialize(&text).map_err(|e| {
                 Error::invalid_argument(format!("--record {}: {}", path.display(), e.message()))
             })?;
-            say!(
+            note!(
                 "Using the account in {}: {} (tenant {})",
                 path.display(),
                 record.username(),
@@ -203,8 +212,18 @@ pub(crate) struct Got {
     pub(crate) tenant: String,
 }
 
-/// Gets the token the flags ask for.
-pub(crate) async fn run(args: &Args) -> Result<Got> {
+/// Gets the token the flags ask for; `exec` is what kubectl said of the call (nothing when
+/// not run by kubectl).
+pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
+    if args.paste_redirect && exec.interactive == Some(false) {
+        // kubectl gives the plugin no terminal: nothing could be pasted, and kubectl would
+        // run the sign-in again and again.
+        return Err(Error::credential_unavailable(
+            "kubectl runs entra without a terminal, so no address can be pasted back: run the \
+             same `entra get-token --paste-redirect ...` in a terminal once, and kubectl's calls \
+             are then served from the cache",
+        ));
+    }
     let mock = Mock::start(args).await?;
     let mut options = InteractiveBrowserCredentialOptions::default()
         .with_disable_instance_discovery(args.disable_instance_discovery)
@@ -285,16 +304,11 @@ pub(crate) async fn run(args: &Args) -> Result<Got> {
     let device_code =
         args.device_code || (mock.is_none() && !args.paste_redirect && no_browser_here());
     if device_code {
-        if !args.device_code {
-            say!(
-                "No browser can be opened here (no display in this SSH session or container): \
-                 signing in with a device code instead. Pass --device-code to choose it yourself."
-            );
-        }
         options = options
             .with_browser(Arc::new(NoBrowser))
             .with_device_code_fallback_prompt(device_code_prompt(
                 mock.as_ref().map(|m| Arc::clone(&m.approve)),
+                !args.device_code,
             ));
     }
 
@@ -346,13 +360,13 @@ pub(crate) async fn run(args: &Args) -> Result<Got> {
                 ))
                 .with_source(e)
             })?;
-            say!("Saved the account record to {}", path.display());
+            note!("Saved the account record to {}", path.display());
         }
     }
     if let Some(p) = &persistence
         && let Ok(path) = p.path(args.enable_cae)
     {
-        say!("Token cache: {}", path.display());
+        note!("Token cache: {}", path.display());
     }
     let tenant = args
         .request_tenant_id

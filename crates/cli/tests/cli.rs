@@ -258,7 +258,7 @@ fn a_fresh_process_signs_in_silently_from_the_persistent_cache_and_the_record() 
     // A new process has a new mock that knows none of the earlier tokens: only the persistent
     // cache can serve it, and --no-prompt forbids signing in again.
     let mut silent = args.to_vec();
-    silent.push("--no-prompt");
+    silent.extend(["--no-prompt", "-v"]);
     let second = run_in(dir.path(), &silent);
     let second_json = second.assert_token();
     assert_eq!(second.mock_requests(), 0, "{}", second.stderr);
@@ -282,6 +282,7 @@ fn a_fresh_process_signs_in_silently_from_the_persistent_cache_and_the_record() 
             "cli-test",
             "--allow-unencrypted-storage",
             "--no-prompt",
+            "--verbose",
         ],
     );
     let json = no_record.assert_token();
@@ -580,7 +581,8 @@ fn exec_credential_output_and_az_aliases() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let json = r.json();
     assert_eq!(json["kind"], "ExecCredential");
-    assert_eq!(json["apiVersion"], "client.authentication.k8s.io/v1");
+    // kubectl said nothing (no KUBERNETES_EXEC_INFO): v1beta1, as kubelogin answers.
+    assert_eq!(json["apiVersion"], "client.authentication.k8s.io/v1beta1");
     let token = json["status"]["token"].as_str().unwrap();
     assert_eq!(token.split('.').count(), 3, "a JWT");
     let stamp = json["status"]["expirationTimestamp"].as_str().unwrap();

