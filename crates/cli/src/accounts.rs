@@ -170,3 +170,34 @@ pub(crate) async fn sign_out(args: &Args) -> Result<(Account, bool)> {
     let removed = credential.sign_out().await?;
     Ok((account, removed))
 }
+
+/// `entra logout` / `az logout`: signs the account `login` saved out of the caches and forgets
+/// it; returns its name (`None` when nobody was signed in).
+pub(crate) async fn logout(args: &Args) -> Result<Option<String>> {
+    let (Some(path), Some(persistence)) = (&args.record, persistence(args)) else {
+        return Ok(None);
+    };
+    let Some(record) = crate::token::read_record(path)? else {
+        return Ok(None);
+    };
+    let username = record.username().to_owned();
+    let credential = InteractiveBrowserCredential::new(
+        InteractiveBrowserCredentialOptions::default()
+            .with_authentication_record(record)
+            .with_cache_persistence_options(persistence)
+            .with_disable_automatic_authentication(true),
+    )?;
+    credential.sign_out().await?;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(Error::credential_unavailable(format!(
+                "could not remove the account file {}",
+                path.display()
+            ))
+            .with_source(e));
+        }
+    }
+    Ok(Some(username))
+}

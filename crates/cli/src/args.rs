@@ -18,6 +18,8 @@ pub(crate) enum Output {
     Json,
     /// A Kubernetes `ExecCredential` (kubectl credential plugin).
     ExecCredential,
+    /// az's `-o tsv`: the values, tab-separated (with `--query`, the one value).
+    Tsv,
 }
 
 /// What the embedded mock's browser stand-in does.
@@ -60,6 +62,15 @@ pub(crate) struct Args {
     pub(crate) mock_port: Option<u16>,
     /// `-v`: also say which account, cache and roots were used.
     pub(crate) verbose: bool,
+    /// `--strict-cache` (or `ENTRA_STRICT_CACHE=1`): no plaintext fallback without an OS
+    /// secret store.
+    pub(crate) strict_cache: bool,
+    /// Run as `az` (or `entra login`/`logout`): az's output and error line.
+    pub(crate) az: bool,
+    /// az's `--subscription`: accepted and echoed (the token does not depend on it).
+    pub(crate) subscription: Option<String>,
+    /// az's `--query FIELD`: print one field.
+    pub(crate) query: Option<String>,
 }
 
 /// A parsed command line.
@@ -70,6 +81,10 @@ pub(crate) enum Command {
     GetToken(Args),
     Accounts(Args),
     SignOut(Args),
+    /// `entra login` / `az login`: sign in and save the account `az` answers for.
+    Login(Args),
+    /// `entra logout` / `az logout`: sign that account out.
+    Logout(Args),
 }
 
 fn bad(e: lexopt::Error) -> Error {
@@ -87,6 +102,16 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command>
     let mut args: Vec<OsString> = args.into_iter().collect();
     let sub = match args.first().and_then(|a| a.to_str()) {
         Some("--version" | "-V") => return Ok(Command::Version),
+        Some("login") => return parse_login(args.into_iter().skip(1).collect(), false),
+        Some("logout") => {
+            let mut a = parse_flags(args.into_iter().skip(1).collect(), false)?
+                .ok_or_else(|| Error::invalid_argument("logout takes no --help"))?;
+            a.cache_name
+                .get_or_insert_with(|| DEFAULT_CACHE_NAME.to_owned());
+            a.record = Some(crate::az::account_file()?);
+            a.az = true;
+            return Ok(Command::Logout(a));
+        }
         Some(s @ ("get-token" | "accounts" | "sign-out" | "help" | "version")) => {
             let s = s.to_owned();
             args.remove(0);
@@ -94,7 +119,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command>
         }
         Some(other) if !other.starts_with('-') => {
             return Err(Error::invalid_argument(format!(
-                "unknown command '{other}': use get-token, accounts or sign-out"
+                "unknown command '{other}': use get-token, login, logout, accounts or sign-out"
             )));
         }
         _ => "get-token".to_owned(),
@@ -107,9 +132,22 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command>
     let Some(mut a) = parse_flags(args, sub == "get-token")? else {
         return Ok(Command::Help);
     };
+    a.strict_cache |= std::env::var("ENTRA_STRICT_CACHE").is_ok_and(|v| v == "1" || v == "true");
+    if a.strict_cache && a.allow_unencrypted_storage {
+        return Err(Error::invalid_argument(
+            "--strict-cache (or ENTRA_STRICT_CACHE) refuses the plaintext cache that \
+             --allow-unencrypted-storage allows: choose one",
+        ));
+    }
     if a.allow_unencrypted_storage && a.cache_name.is_none() {
         return Err(Error::invalid_argument(
             "--allow-unencrypted-storage only applies to a persistent cache: add --cache-name NAME",
+        ));
+    }
+    if a.device_code && a.paste_redirect {
+        return Err(Error::invalid_argument(
+            "--device-code and --paste-redirect are two ways to sign in without a browser here: \
+             choose one",
         ));
     }
     if a.mock_port.is_some() && !a.mock {
@@ -147,6 +185,28 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command>
         }
         _ => Err(Error::invalid_argument(format!("unknown command '{sub}'"))),
     }
+}
+
+/// `entra login` (and az's `login`, whose `--use-device-code` and `-t` it takes): get-token's
+/// flags, Azure Resource Manager's scope by default, the account saved where `az` reads it.
+pub(crate) fn parse_login(args: Vec<OsString>, az: bool) -> Result<Command> {
+    let args = args.into_iter().map(|a| match a.to_str() {
+        Some("--use-device-code") => OsString::from("--device-code"),
+        Some("-t") => OsString::from("--tenant"),
+        _ => a,
+    });
+    let Some(mut a) = parse_flags(args.collect(), true)? else {
+        return Ok(Command::Help);
+    };
+    if a.scopes.is_empty() {
+        a.scopes
+            .push(format!("{}/.default", crate::az::ARM_RESOURCE));
+    }
+    if a.record.is_none() {
+        a.record = Some(crate::az::account_file()?);
+    }
+    a.az = az;
+    Ok(Command::Login(a))
 }
 
 /// `Ok(None)` means `--help`. `token_flags`: the flags only `get-token` takes are accepted.
@@ -245,6 +305,7 @@ fn parse_flags(args: Vec<OsString>, token_flags: bool) -> Result<Option<Args>> {
             Long("cache-name") => cache_name = Some(text(&mut parser)?),
             Long("no-cache") => no_cache = true,
             Long("allow-unencrypted-storage") => a.allow_unencrypted_storage = true,
+            Long("strict-cache") => a.strict_cache = true,
             Long("record") => a.record = Some(PathBuf::from(parser.value().map_err(bad)?)),
             Long("username") => a.username = Some(text(&mut parser)?),
             Long("no-prompt") => {

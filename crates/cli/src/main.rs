@@ -43,9 +43,11 @@ macro_rules! note {
 
 mod accounts;
 mod args;
+mod az;
 mod kube;
 mod mock;
 mod report;
+mod signer;
 mod token;
 
 use args::{Command, Output};
@@ -96,6 +98,9 @@ CREDENTIAL OPTIONS:
                                     Azure Identity SDKs share; with --mock: none)
     --no-cache                      keep tokens in memory only
     --allow-unencrypted-storage     allow a plaintext cache file when no OS secret store is usable
+                                    (the default of this command)
+    --strict-cache                  refuse a plaintext cache file (exit code 3 without an OS
+                                    secret store); also ENTRA_STRICT_CACHE=1
     --record PATH                   load the AuthenticationRecord from PATH if it exists;
                                     save it there after signing in (default: the cache's account)
     --username USERNAME             the cache's account to use (or to sign out)
@@ -126,6 +131,10 @@ ENVIRONMENT:
     SSL_CERT_FILE                   a PEM file of extra root certificates to trust
     BROWSER                         the browser to open (Linux and the BSDs)
     ENTRA_TOKEN_CACHE_DIR           the directory of persistent caches (default ~/.IdentityService)
+    ENTRA_STRICT_CACHE              1: as --strict-cache
+    ENTRA_DISABLE_INSTANCE_DISCOVERY 1: as --disable-instance-discovery (for the command lines
+                                    kubectl and the SDKs write: a private cloud, AD FS)
+    AZURE_AUTHORITY_HOST            the authority host when --authority is not given
     RUST_LOG                        tracing filter, e.g. entra_browser_flow=debug
 ";
 
@@ -156,16 +165,21 @@ fn exit_code(err: &Error) -> u8 {
     }
 }
 
-/// The error and its causes on one line.
+/// The error and its causes on one line, each cause once: a cause whose text the line already
+/// holds (a lower layer's message quoted by the one above) is not repeated.
 fn one_line(err: &Error) -> String {
-    let mut line = err.to_string();
+    let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line = squash(&err.to_string());
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
-        line.push_str(": ");
-        line.push_str(&s.to_string());
+        let text = squash(&s.to_string());
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
         source = s.source();
     }
-    line.split_whitespace().collect::<Vec<_>>().join(" ")
+    line
 }
 
 /// `expiresOn` as az prints it: local time, `YYYY-MM-DD HH:MM:SS.ffffff`, whole seconds (az
@@ -186,52 +200,102 @@ fn k8s_time(at: OffsetDateTime) -> String {
     utc.format(&Rfc3339).unwrap_or_default()
 }
 
-/// The JSON `get-token` prints.
+/// What a command prints on stdout.
+#[derive(Debug)]
+enum Printed {
+    /// A JSON document.
+    Json(serde_json::Value),
+    /// Text as it is (az's `-o tsv`).
+    Text(String),
+}
+
+/// What `get-token` prints: az's fields (with `subscription` when az was given one), az's
+/// `--query FIELD` and `-o tsv`, or kubectl's `ExecCredential`.
 fn token_output(
     got: &token::Got,
-    output: Output,
+    args: &args::Args,
     local: UtcOffset,
     exec: &kube::ExecInfo,
-) -> serde_json::Value {
+) -> Printed {
     let expires = got.info.expires_on;
-    match output {
-        Output::Json => serde_json::json!({
-            "accessToken": got.info.token.secret(),
-            "expiresOn": az_time(expires, local),
-            "expires_on": expires.unix_timestamp(),
-            "tenant": got.tenant,
-            "tokenType": got.info.token_type,
+    if args.output == Output::ExecCredential {
+        return Printed::Json(kube::exec_credential(
+            exec,
+            got.info.token.secret(),
+            &k8s_time(expires),
+        ));
+    }
+    let mut fields = serde_json::json!({
+        "accessToken": got.info.token.secret(),
+        "expiresOn": az_time(expires, local),
+        "expires_on": expires.unix_timestamp(),
+        "tenant": got.tenant,
+        "tokenType": got.info.token_type,
+    });
+    if let Some(subscription) = &args.subscription {
+        fields["subscription"] = subscription.clone().into();
+    }
+    let selected = match &args.query {
+        Some(field) => fields[field.as_str()].clone(),
+        None => fields,
+    };
+    match args.output {
+        Output::Tsv => Printed::Text(match &selected {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Object(map) => map
+                .values()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("\t"),
+            other => other.to_string(),
         }),
-        Output::ExecCredential => {
-            kube::exec_credential(exec, got.info.token.secret(), &k8s_time(expires))
-        }
+        _ => Printed::Json(selected),
     }
 }
 
-async fn dispatch(command: Command, local: UtcOffset) -> Result<serde_json::Value> {
+async fn dispatch(command: Command, local: UtcOffset) -> Result<Printed> {
+    let not_kubectl = kube::ExecInfo {
+        api_version: kube::V1BETA1,
+        interactive: None,
+    };
     match command {
-        Command::Help | Command::Version => Ok(serde_json::Value::Null),
+        Command::Help | Command::Version => Ok(Printed::Json(serde_json::Value::Null)),
         Command::GetToken(args) => {
-            let output = args.output;
             // kubectl's request, read before anything is asked of the user.
-            let exec = match output {
+            let exec = match args.output {
                 Output::ExecCredential => kube::from_env()?,
-                Output::Json => kube::ExecInfo {
-                    api_version: kube::V1BETA1,
-                    interactive: None,
-                },
+                _ => not_kubectl,
             };
             token::run(&args, &exec)
                 .await
-                .map(|got| token_output(&got, output, local, &exec))
+                .map(|got| token_output(&got, &args, local, &exec))
         }
-        Command::Accounts(args) => Ok(serde_json::Value::Array(
+        Command::Login(args) => {
+            let got = token::run(&args, &not_kubectl).await?;
+            // What az login prints: the signed-in account.
+            Ok(Printed::Json(serde_json::json!([{
+                "cloudName": "AzureCloud",
+                "isDefault": true,
+                "tenantId": got.tenant,
+                "user": {"name": got.username, "type": "user"},
+            }])))
+        }
+        Command::Logout(args) => match accounts::logout(&args).await? {
+            Some(username) => {
+                say!("Signed {username} out");
+                Ok(Printed::Json(serde_json::json!({"signedOut": username})))
+            }
+            None => Err(Error::invalid_argument(
+                "no account is signed in (run `entra login`)",
+            )),
+        },
+        Command::Accounts(args) => Ok(Printed::Json(serde_json::Value::Array(
             accounts::accounts(&args)
                 .await?
                 .iter()
                 .map(accounts::Account::to_json)
                 .collect(),
-        )),
+        ))),
         Command::SignOut(args) => {
             let (account, removed) = accounts::sign_out(&args).await?;
             say!(
@@ -243,7 +307,9 @@ async fn dispatch(command: Command, local: UtcOffset) -> Result<serde_json::Valu
                     " (no tokens were cached)"
                 }
             );
-            Ok(serde_json::json!({"signedOut": account.to_json(), "removed": removed}))
+            Ok(Printed::Json(
+                serde_json::json!({"signedOut": account.to_json(), "removed": removed}),
+            ))
         }
     }
 }
@@ -251,7 +317,14 @@ async fn dispatch(command: Command, local: UtcOffset) -> Result<serde_json::Valu
 fn main() -> ExitCode {
     // Read while this process has one thread (the local offset cannot be read safely later).
     let local = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
-    let command = match args::parse(std::env::args_os().skip(1).collect::<Vec<OsString>>()) {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let as_az = az::invoked_as_az(argv.first());
+    let parsed = if as_az {
+        az::parse(argv.into_iter().skip(1).collect())
+    } else {
+        args::parse(argv.into_iter().skip(1))
+    };
+    let command = match parsed {
         Ok(command) => command,
         Err(err) => {
             say!("error ({}): {}", err.kind_name(), one_line(&err));
@@ -259,7 +332,12 @@ fn main() -> ExitCode {
             return ExitCode::from(exit_code(&err));
         }
     };
-    if let Command::GetToken(a) | Command::Accounts(a) | Command::SignOut(a) = &command {
+    if let Command::GetToken(a)
+    | Command::Accounts(a)
+    | Command::SignOut(a)
+    | Command::Login(a)
+    | Command::Logout(a) = &command
+    {
         report::set_verbose(a.verbose);
     }
     match &command {
@@ -293,14 +371,56 @@ fn main() -> ExitCode {
     // Stop the mock and the loopback server before reporting.
     drop(runtime);
     match result {
-        Ok(out) => {
+        Ok(Printed::Json(out)) => {
             println!("{}", json_terminal_safe(&out.to_string()));
             ExitCode::SUCCESS
         }
+        Ok(Printed::Text(out)) => {
+            println!("{}", entra_core::terminal_safe(&out));
+            ExitCode::SUCCESS
+        }
+        Err(err) if as_az => {
+            // az's one line, which the SDKs paste into their errors: "az login" (and no
+            // AADSTS) when the user must sign in, so that a chain moves on.
+            if matches!(err.kind(), ErrorKind::AuthenticationRequired { .. }) {
+                say!("ERROR: {}", az::NOT_SIGNED_IN);
+            } else {
+                say!("ERROR: {}", one_line(&in_the_command_s_words(err)));
+            }
+            ExitCode::from(1)
+        }
         Err(err) => {
+            let err = in_the_command_s_words(err);
             say!("error ({}): {}", err.kind_name(), one_line(&err));
             ExitCode::from(exit_code(&err))
         }
+    }
+}
+
+/// A library error told in the command's terms: its flags, not the library's option names.
+fn in_the_command_s_words(err: Error) -> Error {
+    match err.reason() {
+        entra_core::Reason::KeyringUnavailable => {
+            // The innermost cause says why the store is unusable (no D-Bus session, ...).
+            let mut cause = None;
+            let mut next = std::error::Error::source(&err);
+            while let Some(s) = next {
+                cause = Some(s.to_string());
+                next = s.source();
+            }
+            let mut message = String::from(
+                "no OS secret store is usable here (on Linux: no Secret Service such as \
+                 gnome-keyring, or it is locked), and --strict-cache refuses a plaintext cache: \
+                 drop --strict-cache (and ENTRA_STRICT_CACHE) to keep it in a file only you can \
+                 read, or pass --no-cache",
+            );
+            if let Some(cause) = cause {
+                message.push_str(&format!(" ({cause})"));
+            }
+            Error::credential_unavailable(message)
+                .with_reason(entra_core::Reason::KeyringUnavailable)
+        }
+        _ => err,
     }
 }
 
@@ -317,21 +437,48 @@ mod tests {
         let got = token::Got {
             info: entra_core::AccessTokenInfo::new("tok", at),
             tenant: "t".to_owned(),
+            username: None,
         };
         let v1 = kube::ExecInfo {
             api_version: kube::V1,
             interactive: Some(false),
         };
-        let exec = token_output(&got, Output::ExecCredential, plus2, &v1);
+        let args = args::Args {
+            output: Output::ExecCredential,
+            ..args::Args::default()
+        };
+        let Printed::Json(exec) = token_output(&got, &args, plus2, &v1) else {
+            panic!("JSON")
+        };
         assert_eq!(
             exec["status"]["expirationTimestamp"],
             "2027-01-15T08:00:00Z"
         );
         assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1");
-        let json = token_output(&got, Output::Json, UtcOffset::UTC, &v1);
+        let Printed::Json(json) = token_output(&got, &args::Args::default(), UtcOffset::UTC, &v1)
+        else {
+            panic!("JSON")
+        };
         assert_eq!(json["expires_on"], 1_800_000_000);
         assert_eq!(json["tenant"], "t");
         assert_eq!(json["tokenType"], "Bearer");
+    }
+
+    #[test]
+    fn a_cause_is_said_once() {
+        let lower = Error::client_authentication("Authentication failed: AADSTS70000: revoked");
+        let upper = Error::client_authentication(
+            "The authority did not recognise the device code. Sign in again.",
+        )
+        .with_source(
+            Error::client_authentication("Authentication failed: AADSTS70000: revoked")
+                .with_source(lower),
+        );
+        assert_eq!(
+            one_line(&upper),
+            "The authority did not recognise the device code. Sign in again.: Authentication \
+             failed: AADSTS70000: revoked"
+        );
     }
 
     #[test]

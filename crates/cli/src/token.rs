@@ -1,96 +1,19 @@
-//! `entra get-token`: builds an `InteractiveBrowserCredential` (or its device code and
-//! paste-back variants) from the flags and gets one token.
+//! `entra get-token`: the account (a record file, else the cache's), the credential the flags
+//! ask for ([`Signer`]), one token, and the record saved.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use entra_browser_flow::{
-    InteractiveBrowserCredential, InteractiveBrowserCredentialOptions, PasteFromStdin,
-    PasteRedirect, SystemBrowser, TokenCachePersistenceOptions,
-};
+use entra_browser_flow::TokenCachePersistenceOptions;
 use entra_core::{
-    AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error, Reason, Result,
-    TokenRequestOptions,
+    AccessTokenInfo, AuthenticationRecord, Error, Reason, Result, TokenRequestOptions,
 };
 
 use crate::accounts;
 use crate::args::Args;
 use crate::kube::ExecInfo;
 use crate::mock::Mock;
-
-/// Announces the sign-in URL on stderr, then lets `inner` open it.
-#[derive(Debug)]
-struct Announce {
-    inner: Arc<dyn BrowserOpener>,
-    what: &'static str,
-    opened: AtomicUsize,
-}
-
-#[async_trait]
-impl BrowserOpener for Announce {
-    async fn open(&self, url: &str) -> std::result::Result<(), BrowserOpenError> {
-        self.opened.fetch_add(1, Ordering::Relaxed);
-        say!("Signing in: opening {} at\n  {url}", self.what);
-        let result = self.inner.open(url).await;
-        if let Err(e) = &result {
-            say!("Could not open {}: {e}", self.what);
-        }
-        result
-    }
-}
-
-/// Whether this machine has no way to open a browser: an SSH session or a container on Linux
-/// or the BSDs with no display and no `BROWSER` (as `az login` decides).
-fn no_browser_here() -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
-    if cfg!(any(target_os = "macos", target_os = "windows")) {
-        return false;
-    }
-    let remote = set("SSH_CONNECTION")
-        || set("SSH_TTY")
-        || std::path::Path::new("/.dockerenv").exists()
-        || set("container");
-    remote && !set("DISPLAY") && !set("WAYLAND_DISPLAY") && !set("BROWSER")
-}
-
-/// An opener that opens nothing: the credential then uses its device code fallback.
-#[derive(Debug)]
-struct NoBrowser;
-
-#[async_trait]
-impl BrowserOpener for NoBrowser {
-    async fn open(&self, _url: &str) -> std::result::Result<(), BrowserOpenError> {
-        Err(BrowserOpenError::new("the device code flow was chosen"))
-    }
-}
-
-/// Shows the device code on stderr; with the embedded mock, the mock's user enters it at once.
-fn device_code_prompt(
-    approve: Option<crate::mock::Approve>,
-    chosen_here: bool,
-) -> impl Fn(&entra_device_code::DeviceCodeInfo) + Send + Sync + 'static {
-    move |info| {
-        if chosen_here {
-            // Said only now that the user must act: a token from the cache prints nothing.
-            say!(
-                "No browser can be opened here (no display in this SSH session or container): \
-                 signing in with a device code instead. Pass --device-code to choose it yourself."
-            );
-        }
-        say!("{}", info.message);
-        if let Some(approve) = &approve {
-            let approved = approve(&info.user_code);
-            say!(
-                "The mock's user entered the code {} ({})",
-                info.user_code,
-                if approved { "approved" } else { "unknown code" }
-            );
-        }
-    }
-}
+use crate::signer::Signer;
 
 /// An HTTP client that also trusts the roots in `SSL_CERT_FILE`, when it is set.
 fn http_client_from_env() -> Result<Option<reqwest::Client>> {
@@ -173,7 +96,7 @@ fn write_record(path: &Path, text: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-fn read_record(path: &Path) -> Result<Option<AuthenticationRecord>> {
+pub(crate) fn read_record(path: &Path) -> Result<Option<AuthenticationRecord>> {
     match read_small(path, MAX_RECORD_BYTES) {
         Ok(text) => {
             let record = AuthenticationRecord::deserialize(&text).map_err(|e| {
@@ -197,12 +120,38 @@ fn read_record(path: &Path) -> Result<Option<AuthenticationRecord>> {
 }
 
 /// The persistent cache options of the flags, if any.
+///
+/// Unlike the library (which keeps Python's strict default), the command keeps its cache in
+/// MSAL's plaintext file (mode 0600, msal-extensions' path) when no OS secret store is usable,
+/// as az and kubelogin do on a headless machine; `--strict-cache` refuses instead.
 pub(crate) fn persistence(args: &Args) -> Option<TokenCachePersistenceOptions> {
     args.cache_name.as_ref().map(|name| {
         TokenCachePersistenceOptions::default()
             .with_name(name.clone())
-            .with_allow_unencrypted_storage(args.allow_unencrypted_storage)
+            .with_allow_unencrypted_storage(args.allow_unencrypted_storage || !args.strict_cache)
     })
+}
+
+/// Whether the cache file of `persistence` exists (before a run: is this its first use?).
+fn cache_file_exists(persistence: Option<&TokenCachePersistenceOptions>, cae: bool) -> bool {
+    persistence
+        .and_then(|p| p.path(cae).ok())
+        .is_some_and(|path| path.exists())
+}
+
+/// Says once, on the run that created it, that the cache is a plaintext file.
+async fn notice_plaintext_cache(persistence: Option<&TokenCachePersistenceOptions>, cae: bool) {
+    let Some(backend) = persistence.and_then(|p| p.backend(cae).ok()) else {
+        return;
+    };
+    if backend.path().exists() && matches!(backend.is_encrypted().await, Ok(false)) {
+        say!(
+            "No OS secret store is usable here: the token cache is the plaintext file {} \
+             (readable only by you, as az and kubelogin keep theirs). Pass --strict-cache (or \
+             set ENTRA_STRICT_CACHE=1) to refuse instead.",
+            backend.path().display()
+        );
+    }
 }
 
 /// A token and what `get-token` prints with it.
@@ -210,6 +159,8 @@ pub(crate) struct Got {
     pub(crate) info: AccessTokenInfo,
     /// The tenant the token is for.
     pub(crate) tenant: String,
+    /// The signed-in account's name, when known.
+    pub(crate) username: Option<String>,
 }
 
 /// Gets the token the flags ask for; `exec` is what kubectl said of the call (nothing when
@@ -225,43 +176,13 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
         ));
     }
     let mock = Mock::start(args).await?;
-    let mut options = InteractiveBrowserCredentialOptions::default()
-        .with_disable_instance_discovery(args.disable_instance_discovery)
-        .with_disable_automatic_authentication(args.no_prompt)
-        .with_additionally_allowed_tenants(args.additionally_allowed_tenants.iter().cloned());
-    if let Some(v) = &args.authority {
-        options = options.with_authority(v.clone());
-    }
-    if let Some(v) = &args.tenant_id {
-        options = options.with_tenant_id(v.clone());
-    }
-    if let Some(v) = &args.client_id {
-        options = options.with_client_id(v.clone());
-    }
-    if let Some(v) = &args.redirect_uri {
-        options = options.with_redirect_uri(v.clone());
-    }
-    if let Some(v) = &args.login_hint {
-        options = options.with_login_hint(v.clone());
-    }
-    if let Some(v) = args.prompt {
-        options = options.with_prompt(v);
-    }
-    if let Some(v) = &args.domain_hint {
-        options = options.with_domain_hint(v.clone());
-    }
-    if let Some(v) = args.timeout {
-        options = options.with_timeout(v);
-    }
     // A broken SSL_CERT_FILE is reported before anything is read or sent.
     let env_client = match &mock {
         Some(_) => None,
         None => http_client_from_env()?,
     };
     let persistence = persistence(args);
-    if let Some(p) = &persistence {
-        options = options.with_cache_persistence_options(p.clone());
-    }
+    let first_use = !cache_file_exists(persistence.as_ref(), args.enable_cae);
     // The account: the record file's, else the one the persistent cache holds (or the one
     // --username names), as `az` uses its signed-in account.
     let record = match &args.record {
@@ -273,57 +194,17 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
         (None, Some(p)) => accounts::record_from_cache(p, args).await?,
         (None, None) => None,
     };
-    if let Some(record) = record {
-        options = options.with_authentication_record(record);
-    }
-    let browser = if let Some(mock) = &mock {
-        options = options.with_http_client(mock.http.clone());
-        Arc::new(Announce {
-            inner: Arc::clone(&mock.browser),
-            what: "the mock's headless browser stand-in",
-            opened: AtomicUsize::new(0),
-        })
-    } else {
-        if let Some(client) = env_client {
-            options = options.with_http_client(client);
-        }
-        Arc::new(Announce {
-            inner: Arc::new(SystemBrowser::default()),
-            what: "your browser",
-            opened: AtomicUsize::new(0),
-        })
-    };
-    options = options.with_browser(browser.clone());
-    if args.paste_redirect {
-        let paste: Arc<dyn PasteRedirect> = match &mock {
-            Some(mock) => Arc::clone(&mock.paste),
-            None => Arc::new(PasteFromStdin::default()),
-        };
-        options = options.with_paste_redirect(paste);
-    }
-    let device_code =
-        args.device_code || (mock.is_none() && !args.paste_redirect && no_browser_here());
-    if device_code {
-        options = options
-            .with_browser(Arc::new(NoBrowser))
-            .with_device_code_fallback_prompt(device_code_prompt(
-                mock.as_ref().map(|m| Arc::clone(&m.approve)),
-                !args.device_code,
-            ));
-    }
-
-    let credential = InteractiveBrowserCredential::new(options).map_err(|e| {
-        match (&args.record, e.reason()) {
+    let credential = Signer::build(args, mock.as_ref(), record, persistence.clone(), env_client)
+        .map_err(|e| match (&args.record, e.reason()) {
             (Some(path), Reason::RecordMismatch) => Error::invalid_argument(format!(
                 "--record {}: {}; change --authority or --client-id to the record's, or pass \
-                 another --record (a file that does not exist yet signs in again)",
+             another --record (a file that does not exist yet signs in again)",
                 path.display(),
                 e.message()
             ))
             .with_reason(Reason::RecordMismatch),
             _ => e,
-        }
-    })?;
+        })?;
     let mut request = TokenRequestOptions::default().with_enable_cae(args.enable_cae);
     if let Some(claims) = &args.claims {
         request = request.with_claims(claims.clone());
@@ -332,14 +213,17 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
         request = request.with_tenant_id(tenant.clone());
     }
     let scopes: Vec<&str> = args.scopes.iter().map(String::as_str).collect();
-    let result = credential.get_token_info(&scopes, Some(request)).await;
+    let result = credential.get_token_info(&scopes, request).await;
     if let Some(mock) = &mock {
         mock.report();
     }
     let info = result?;
+    if first_use {
+        notice_plaintext_cache(persistence.as_ref(), args.enable_cae).await;
+    }
 
     let record = credential.authentication_record();
-    if browser.opened.load(Ordering::Relaxed) > 0
+    if credential.prompted()
         && let Some(record) = &record
     {
         say!(
@@ -368,11 +252,16 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
     {
         note!("Token cache: {}", path.display());
     }
+    let username = record.as_ref().map(|r| r.username().to_owned());
     let tenant = args
         .request_tenant_id
         .clone()
         .or_else(|| record.map(|r| r.tenant_id().to_owned()))
         .or_else(|| args.tenant_id.clone())
         .unwrap_or_else(|| "organizations".to_owned());
-    Ok(Got { info, tenant })
+    Ok(Got {
+        info,
+        tenant,
+        username,
+    })
 }

@@ -550,6 +550,19 @@ fn device_code_signs_in_against_the_mock() {
         r.stderr
     );
     assert_eq!(r.mock_requests(), 2);
+    // The user chose the device code: nothing about a browser, and a busy loopback port is
+    // none of its business (issue 22).
+    assert!(!r.stderr.contains("browser could"), "{}", r.stderr);
+    assert!(r.stderr.contains("Signed in as"), "{}", r.stderr);
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let redirect = format!("http://localhost:{}", busy.local_addr().unwrap().port());
+    mock(&["--device-code", "--redirect-uri", &redirect]).assert_token();
+    // Two ways to sign in without a browser here are one too many.
+    mock(&["--device-code", "--paste-redirect"]).assert_failure(
+        2,
+        "invalid argument",
+        "choose one",
+    );
 }
 
 /// `--paste-redirect`: the mock's user signs in "elsewhere" and pastes the address back; two
@@ -678,4 +691,71 @@ fn the_commands_and_their_exit_codes_are_documented() {
     assert!(version.stdout.starts_with("entra "), "{}", version.stdout);
     run(&["launch"]).assert_failure(2, "invalid argument", "unknown command");
     run(&["accounts", "--scope", GRAPH]).assert_failure(2, "invalid argument", "get-token");
+}
+
+/// Runs the command with its caches in `dir` on a Linux machine without a Secret Service (no
+/// D-Bus session bus to reach).
+#[cfg(target_os = "linux")]
+fn run_headless(dir: &Path, args: &[&str]) -> Run {
+    let output: Output = Command::new(example())
+        .args(args)
+        .env("ENTRA_TOKEN_CACHE_DIR", dir)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/entra-test-bus",
+        )
+        .env_remove("ENTRA_STRICT_CACHE")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("RUST_LOG")
+        .env_remove("AZURE_AUTHORITY_HOST")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the example starts");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Issue 22: on a headless Linux machine (no Secret Service) the command keeps its cache in
+/// MSAL's plaintext file (0600), says so once on first use, and the second run is silent;
+/// `--strict-cache` refuses with exit code 3 in one line naming the command's flags.
+#[cfg(target_os = "linux")]
+#[test]
+fn without_a_secret_service_the_cache_is_a_0600_file_with_one_notice() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--mock", "--scope", GRAPH, "--cache-name", "headless"];
+    let first = run_headless(dir.path(), &args);
+    let first_json = first.assert_token();
+    let notices = first
+        .stderr
+        .matches("No OS secret store is usable here")
+        .count();
+    assert_eq!(notices, 1, "{}", first.stderr);
+    let file = dir.path().join("headless.nocae");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("\"AccessToken\"")
+    );
+
+    let mut silent = args.to_vec();
+    silent.push("--no-prompt");
+    let second = run_headless(dir.path(), &silent);
+    let json = second.assert_token();
+    assert_eq!(json["accessToken"], first_json["accessToken"]);
+    assert_eq!(second.mock_requests(), 0);
+    assert!(!second.stderr.contains("secret store"), "{}", second.stderr);
+
+    let mut strict = args.to_vec();
+    strict.push("--strict-cache");
+    let refused = run_headless(dir.path(), &strict);
+    refused.assert_failure(3, "unavailable", "--strict-cache");
+    let line = refused.error_line();
+    assert!(!line.contains("allow_unencrypted_storage"), "{line}");
+    assert_eq!(line.matches("no OS secret store").count(), 1, "{line}");
 }
