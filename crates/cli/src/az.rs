@@ -63,27 +63,87 @@ fn bad(message: impl Into<String>) -> Error {
     Error::invalid_argument(message.into())
 }
 
-fn text(parser: &mut lexopt::Parser) -> Result<String> {
-    use lexopt::ValueExt as _;
-    parser
-        .value()
-        .map_err(|e| bad(e.to_string()))?
-        .string()
-        .map_err(|e| bad(e.to_string()))
+/// az's command line, as far as entra answers it.
+#[derive(Debug, clap::Parser)]
+#[command(name = "az", disable_help_subcommand = true, version)]
+struct AzCli {
+    #[command(subcommand)]
+    command: AzSub,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AzSub {
+    /// `az account …`.
+    Account {
+        #[command(subcommand)]
+        command: AccountSub,
+    },
+    /// `az login`: entra login (get-token's flags, `--use-device-code` and `-t` included).
+    Login {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<OsString>,
+    },
+    /// `az logout`.
+    Logout,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AccountSub {
+    /// `az account get-access-token`.
+    GetAccessToken(GetAccessToken),
+}
+
+/// `az account get-access-token`'s flags, as the SDKs and scripts pass them.
+#[derive(Debug, clap::Args)]
+struct GetAccessToken {
+    #[arg(long, conflicts_with_all = ["resource_type", "scope"])]
+    resource: Option<String>,
+    #[arg(long, conflicts_with = "scope")]
+    resource_type: Option<String>,
+    #[arg(long, visible_alias = "scopes")]
+    scope: Vec<String>,
+    #[arg(short, long)]
+    tenant: Option<String>,
+    #[arg(short, long)]
+    subscription: Option<String>,
+    #[arg(short, long, default_value = "json")]
+    output: String,
+    #[arg(long)]
+    query: Option<String>,
+    #[arg(long)]
+    only_show_errors: bool,
+    #[arg(long)]
+    debug: bool,
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 /// Parses az's command line (without the program name) into the command it stands for.
 pub(crate) fn parse(args: Vec<OsString>) -> Result<Command> {
-    let words: Vec<String> = args
-        .iter()
-        .take(2)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    match words.as_slice() {
-        ["account", "get-access-token", ..] => get_access_token(args.into_iter().skip(2)),
-        ["login", ..] => crate::args::parse_login(args.into_iter().skip(1).collect(), true),
-        ["logout", ..] => {
+    use clap::Parser as _;
+    let argv = std::iter::once(OsString::from("az")).chain(args);
+    let cli = match AzCli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => {
+            return Ok(Command::Version);
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            return Ok(Command::Help(e.render().to_string()));
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+            return Err(bad(
+                "this az is entra: it answers `az account get-access-token`, `az login` and \
+                 `az logout` (run `entra --help` for the rest)",
+            ));
+        }
+        Err(e) => return Err(crate::args::clap_error(&e)),
+    };
+    match cli.command {
+        AzSub::Account {
+            command: AccountSub::GetAccessToken(flags),
+        } => get_access_token(flags),
+        AzSub::Login { rest } => crate::args::parse_az_login(rest),
+        AzSub::Logout => {
             let mut a = Args {
                 cache_name: Some(DEFAULT_CACHE_NAME.to_owned()),
                 az: true,
@@ -92,71 +152,53 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Command> {
             a.record = Some(account_file()?);
             Ok(Command::Logout(a))
         }
-        ["--version" | "version", ..] => Ok(Command::Version),
-        _ => Err(bad(
-            "this az is entra: it answers `az account get-access-token`, `az login` and `az \
-             logout` (run `entra --help` for the rest)",
-        )),
     }
 }
 
-/// `az account get-access-token`'s flags, as the SDKs and scripts pass them.
-fn get_access_token(args: impl Iterator<Item = OsString>) -> Result<Command> {
-    use lexopt::prelude::*;
-    let mut parser = lexopt::Parser::from_args(args);
+/// `az account get-access-token` as get-token's values: never prompting, the account `login`
+/// saved, the shared cache, any tenant the account may ask for.
+fn get_access_token(flags: GetAccessToken) -> Result<Command> {
     let mut a = Args {
         cache_name: Some(DEFAULT_CACHE_NAME.to_owned()),
         no_prompt: true,
         az: true,
         additionally_allowed_tenants: vec!["*".to_owned()],
         record: Some(account_file()?),
+        request_tenant_id: flags.tenant,
+        subscription: flags.subscription,
+        verbose: flags.verbose,
+        scopes: flags.scope,
         ..Args::default()
     };
-    let mut resource: Option<String> = None;
-    while let Some(arg) = parser.next().map_err(|e| bad(e.to_string()))? {
-        match arg {
-            Long("resource") => resource = Some(text(&mut parser)?),
-            Long("resource-type") => {
-                let kind = text(&mut parser)?;
-                resource = Some(
-                    resource_of_type(&kind)
-                        .ok_or_else(|| bad(format!("--resource-type {kind} is not one az knows")))?
-                        .to_owned(),
-                );
-            }
-            Long("scope") | Long("scopes") => a.scopes.push(text(&mut parser)?),
-            Short('t') | Long("tenant") => a.request_tenant_id = Some(text(&mut parser)?),
-            Short('s') | Long("subscription") => a.subscription = Some(text(&mut parser)?),
-            Short('o') | Long("output") => {
-                let value = text(&mut parser)?;
-                a.output = match value.as_str() {
-                    "json" | "jsonc" => Output::Json,
-                    "tsv" => Output::Tsv,
-                    _ => return Err(bad(format!("--output {value}: this az prints json or tsv"))),
-                };
-            }
-            Long("query") => a.query = Some(text(&mut parser)?),
-            Long("only-show-errors") | Long("debug") | Long("verbose") => {}
-            Short('v') => a.verbose = true,
-            other => return Err(bad(other.unexpected().to_string())),
-        }
-    }
+    a.output = match flags.output.as_str() {
+        "json" | "jsonc" => Output::Json,
+        "tsv" => Output::Tsv,
+        other => return Err(bad(format!("--output {other}: this az prints json or tsv"))),
+    };
+    let resource = match (flags.resource, flags.resource_type) {
+        (Some(resource), _) => Some(resource),
+        (None, Some(kind)) => Some(
+            resource_of_type(&kind)
+                .ok_or_else(|| bad(format!("--resource-type {kind} is not one az knows")))?
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
     if a.scopes.is_empty() {
         a.scopes
             .push(scope_of(resource.as_deref().unwrap_or(ARM_RESOURCE)));
-    } else if resource.is_some() {
-        return Err(bad("--resource and --scope cannot be used together"));
     }
-    if let Some(query) = &a.query
-        && !matches!(
+    if let Some(query) = flags.query {
+        if !matches!(
             query.as_str(),
             "accessToken" | "expiresOn" | "expires_on" | "tenant" | "tokenType" | "subscription"
-        )
-    {
-        return Err(bad(format!(
-            "--query {query}: this az selects one field (accessToken, expiresOn, expires_on, \
-             tenant, tokenType, subscription)"
-        )));
+        ) {
+            return Err(bad(format!(
+                "--query {query}: this az selects one field (accessToken, expiresOn, \
+                 expires_on, tenant, tokenType, subscription)"
+            )));
+        }
+        a.query = Some(query);
     }
     Ok(Command::GetToken(a))
 }

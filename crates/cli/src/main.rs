@@ -45,98 +45,13 @@ mod accounts;
 mod args;
 mod az;
 mod kube;
+mod kubeconfig;
 mod mock;
 mod report;
 mod signer;
 mod token;
 
 use args::{Command, Output};
-
-const USAGE: &str = "\
-entra: Microsoft Entra ID access tokens on the command line
-
-USAGE:
-    entra get-token --scope SCOPE [--scope SCOPE ...] [OPTIONS]
-    entra accounts [--cache-name NAME] [--allow-unencrypted-storage]
-    entra sign-out [--username USERNAME] [--cache-name NAME] [--allow-unencrypted-storage]
-    entra --scope SCOPE ...          (get-token, as the get_token example took it)
-
-get-token prints, as `az account get-access-token` does:
-    {\"accessToken\", \"expiresOn\" (local time, az's format), \"expires_on\" (Unix seconds),
-     \"tenant\", \"tokenType\"}
-or, with --output exec-credential, a Kubernetes ExecCredential for a kubeconfig `exec` entry
-(AKS: --scope 6dae42f8-4368-4678-94ff-3960e28e3630/.default), in the version kubectl asks for in
-KUBERNETES_EXEC_INFO (client.authentication.k8s.io/v1 or v1beta1; v1beta1 when it asks nothing).
-accounts prints the accounts of the token cache; sign-out removes one account's tokens.
-Only what you must act on (the sign-in URL, a device code) goes to stderr: a token served from
-the cache prints nothing there (-v says which account and cache were used).
-
-EXIT CODES:
-    0  success
-    1  an unexpected failure
-    2  invalid argument (a flag, the record file, an unknown account)
-    3  unavailable (no browser, no port, no usable OS secret store, no mock in this build)
-    4  authentication failed (the sign-in failed, was cancelled or timed out; the cache is
-       unreadable)
-    5  authentication required (--no-prompt and no cached token)
-
-CREDENTIAL OPTIONS:
-    --scope SCOPE                   a scope to request (repeatable; at least one)
-    --resource URI                  az's form: requests URI/.default
-    --authority HOST                authority host, e.g. login.microsoftonline.us
-                                    (default: $AZURE_AUTHORITY_HOST, else the public cloud)
-    --tenant-id, --tenant TENANT    tenant GUID or domain (default: organizations)
-    --client-id ID                  application (client) id (default: the Azure development app)
-    --redirect-uri URI              loopback redirect URI, e.g. http://localhost:8400
-                                    (default: the first free port of 8400-8999)
-    --login-hint USERNAME           pre-fill the username on the sign-in page
-    --prompt PROMPT                 select_account (default), login, consent, create or none
-    --domain-hint DOMAIN            send the user to the domain's sign-in page (e.g. contoso.com)
-    --timeout SECS                  how long to wait for the user (default: 300)
-    --disable-instance-discovery    skip authority validation (trusted private clouds only)
-    --cache-name NAME               the persistent token cache (default: msal.cache, the one the
-                                    Azure Identity SDKs share; with --mock: none)
-    --no-cache                      keep tokens in memory only
-    --allow-unencrypted-storage     allow a plaintext cache file when no OS secret store is usable
-                                    (the default of this command)
-    --strict-cache                  refuse a plaintext cache file (exit code 3 without an OS
-                                    secret store); also ENTRA_STRICT_CACHE=1
-    --record PATH                   load the AuthenticationRecord from PATH if it exists;
-                                    save it there after signing in (default: the cache's account)
-    --username USERNAME             the cache's account to use (or to sign out)
-    --no-prompt                     never sign in interactively: fail with exit code 5
-    --device-code                   sign in with a device code (enter it on any device) instead
-                                    of a browser; chosen by itself when no browser can be
-                                    opened here (an SSH session without a display)
-    --paste-redirect                print the sign-in URL; sign in with a browser on any machine
-                                    and paste back the address it ends on
-    --additionally-allowed-tenant T another tenant --request-tenant-id may name (repeatable; * = any)
-
-REQUEST OPTIONS:
-    --request-tenant-id TENANT      request the token from this tenant
-    --enable-cae                    request a token that supports Continuous Access Evaluation
-    --claims JSON                   claims to request (a resource's claims challenge)
-    -o, --output FORMAT             json (default) or exec-credential
-    -v, --verbose                   also say which account, cache and root certificates were used
-
-TESTING (a binary built with `--features mock`):
-    --mock                          run against an embedded mock Entra ID with a headless
-                                    browser stand-in (no internet)
-    --mock-port PORT                the embedded mock listens on this port (default: any free one)
-    --mock-browser BEHAVIOR         sign-in (default), cancel, never-finish, cannot-open
-    -h, --help                      print this help
-    --version                       print the version
-
-ENVIRONMENT:
-    SSL_CERT_FILE                   a PEM file of extra root certificates to trust
-    BROWSER                         the browser to open (Linux and the BSDs)
-    ENTRA_TOKEN_CACHE_DIR           the directory of persistent caches (default ~/.IdentityService)
-    ENTRA_STRICT_CACHE              1: as --strict-cache
-    ENTRA_DISABLE_INSTANCE_DISCOVERY 1: as --disable-instance-discovery (for the command lines
-                                    kubectl and the SDKs write: a private cloud, AD FS)
-    AZURE_AUTHORITY_HOST            the authority host when --authority is not given
-    RUST_LOG                        tracing filter, e.g. entra_browser_flow=debug
-";
 
 /// JSON text with every character a terminal would act on written as a `\uXXXX` escape.
 /// serde_json escapes C0 controls already; DEL, C1 controls and bidirectional overrides (in a
@@ -259,7 +174,24 @@ async fn dispatch(command: Command, local: UtcOffset) -> Result<Printed> {
         interactive: None,
     };
     match command {
-        Command::Help | Command::Version => Ok(Printed::Json(serde_json::Value::Null)),
+        Command::Help(_) | Command::Version => Ok(Printed::Json(serde_json::Value::Null)),
+        Command::Completions(shell) => Ok(Printed::Text(args::completions(shell))),
+        Command::ConvertKubeconfig(convert) => {
+            let (path, users) = kubeconfig::run(&convert)?;
+            if users.is_empty() {
+                say!("No AKS user to convert in {}", path.display());
+            } else {
+                say!(
+                    "Converted {} user(s) of {} to entra: {}",
+                    users.len(),
+                    path.display(),
+                    users.join(", ")
+                );
+            }
+            Ok(Printed::Json(
+                serde_json::json!({"kubeconfig": path, "converted": users}),
+            ))
+        }
         Command::GetToken(args) => {
             // kubectl's request, read before anything is asked of the user.
             let exec = match args.output {
@@ -328,7 +260,6 @@ fn main() -> ExitCode {
         Ok(command) => command,
         Err(err) => {
             say!("error ({}): {}", err.kind_name(), one_line(&err));
-            say!("Run `entra --help` for the commands and flags.");
             return ExitCode::from(exit_code(&err));
         }
     };
@@ -341,8 +272,8 @@ fn main() -> ExitCode {
         report::set_verbose(a.verbose);
     }
     match &command {
-        Command::Help => {
-            print!("{USAGE}");
+        Command::Help(text) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
         Command::Version => {
@@ -486,8 +417,11 @@ mod tests {
         assert_eq!(exit_code(&Error::invalid_argument("x")), 2);
         assert_eq!(exit_code(&Error::credential_unavailable("x")), 3);
         assert_eq!(exit_code(&Error::client_authentication("x")), 4);
+        let Ok(args::Command::Help(help)) = args::parse(["--help".into()]) else {
+            panic!("help")
+        };
         for code in ["0", "1", "2", "3", "4", "5"] {
-            assert!(USAGE.contains(&format!("    {code}  ")), "{code}");
+            assert!(help.contains(&format!("    {code}  ")), "{code}");
         }
     }
 }

@@ -77,10 +77,10 @@ pub(crate) fn read_small(path: &Path, limit: u64) -> std::io::Result<String> {
     Ok(text)
 }
 
-/// Saves the record as the cache files are saved: a new file of mode 0600 beside `path`,
-/// renamed over it, so a link at `path` is replaced (never followed) and a reader sees the
-/// old record or the new one, never half of one.
-fn write_record(path: &Path, text: &str) -> std::io::Result<()> {
+/// Saves a file (the record, a kubeconfig) as the cache files are saved: a new file of mode
+/// 0600 beside `path`, renamed over it, so a link at `path` is replaced (never followed) and a
+/// reader sees the old content or the new one, never half of it.
+pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -88,7 +88,7 @@ fn write_record(path: &Path, text: &str) -> std::io::Result<()> {
     };
     // tempfile creates the file with O_EXCL and mode 0600.
     let mut file = tempfile::Builder::new()
-        .prefix(".entra-record-")
+        .prefix(".entra-")
         .tempfile_in(dir)?;
     file.write_all(text.as_bytes())?;
     file.as_file().sync_data()?;
@@ -237,7 +237,7 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
     {
         let text = record.serialize();
         if read_small(path, MAX_RECORD_BYTES).ok().as_deref() != Some(text.as_str()) {
-            write_record(path, &text).map_err(|e| {
+            write_private(path, &text).map_err(|e| {
                 Error::credential_unavailable(format!(
                     "could not save the authentication record to {}",
                     path.display()

@@ -561,7 +561,7 @@ fn device_code_signs_in_against_the_mock() {
     mock(&["--device-code", "--paste-redirect"]).assert_failure(
         2,
         "invalid argument",
-        "choose one",
+        "cannot be used with",
     );
 }
 
@@ -674,11 +674,16 @@ fn the_commands_and_their_exit_codes_are_documented() {
     let help = run(&["--help"]);
     assert_eq!(help.code, Some(0));
     for part in [
-        "entra get-token",
-        "entra accounts",
-        "entra sign-out",
+        "get-token",
+        "login",
+        "logout",
+        "accounts",
+        "sign-out",
+        "kubeconfig",
+        "completions",
         "--resource",
-        "--tenant-id, --tenant",
+        "--tenant-id",
+        "[alias: --tenant]",
         "--output",
         "exec-credential",
         "6dae42f8-4368-4678-94ff-3960e28e3630",
@@ -686,11 +691,34 @@ fn the_commands_and_their_exit_codes_are_documented() {
     ] {
         assert!(help.stdout.contains(part), "--help shows {part}");
     }
+    // Each subcommand has its own help, with only its flags.
+    let accounts = run(&["accounts", "--help"]);
+    assert_eq!(accounts.code, Some(0));
+    assert!(
+        accounts.stdout.contains("--cache-name"),
+        "{}",
+        accounts.stdout
+    );
+    assert!(!accounts.stdout.contains("--scope"), "{}", accounts.stdout);
+    // A bare `entra` prints the help; completions for the shells.
+    let bare = run(&[]);
+    assert!(
+        bare.stdout.contains("Usage:") || bare.stderr.contains("Usage:"),
+        "{}",
+        bare.stdout
+    );
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let completions = run(&["completions", shell]);
+        assert_eq!(completions.code, Some(0), "{shell}: {}", completions.stderr);
+        assert!(completions.stdout.contains("get-token"), "{shell}");
+    }
+    // A typo gets a suggestion.
+    run(&["--scope", GRAPH, "--mokc"]).assert_failure(2, "invalid argument", "--mock");
     let version = run(&["--version"]);
     assert_eq!(version.code, Some(0));
     assert!(version.stdout.starts_with("entra "), "{}", version.stdout);
-    run(&["launch"]).assert_failure(2, "invalid argument", "unknown command");
-    run(&["accounts", "--scope", GRAPH]).assert_failure(2, "invalid argument", "get-token");
+    run(&["launch"]).assert_failure(2, "invalid argument", "launch");
+    run(&["accounts", "--scope", GRAPH]).assert_failure(2, "invalid argument", "--scope");
 }
 
 /// Runs the command with its caches in `dir` on a Linux machine without a Secret Service (no

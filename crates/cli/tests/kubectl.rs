@@ -146,7 +146,14 @@ fn kubeconfig(
 
 /// `kubectl --kubeconfig PATH get --raw /api`, with no terminal.
 async fn kubectl(kubeconfig: &Path) -> Option<Run> {
+    kubectl_with(kubeconfig, &[]).await
+}
+
+/// `kubectl --kubeconfig PATH get --raw /api` with `env` added to its (and so the plugin's)
+/// environment.
+async fn kubectl_with(kubeconfig: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Option<Run> {
     let output = tokio::process::Command::new("kubectl")
+        .envs(env.iter().copied())
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .args(["get", "--raw", "/api"])
@@ -166,18 +173,42 @@ async fn kubectl(kubeconfig: &Path) -> Option<Run> {
     })
 }
 
-/// Issue 22: after one sign-in, real kubectl gets its token from `entra` silently with a v1
-/// and a v1beta1 exec entry (kubectl rejects an answer of another version than it asked for),
-/// in `IfAvailable` and `Never` interactive modes; nothing is printed on stderr and the
-/// mock receives no request.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubectl_gets_the_token_silently_with_v1_and_v1beta1_exec_entries() {
+/// `kubectl --kubeconfig PATH get --raw /api` with a terminal (`script` gives it one), so that
+/// kubectl tells the plugin the session is interactive; the terminal's output (stdout and
+/// stderr together). `None` when `script` is not installed.
+async fn kubectl_in_a_terminal(kubeconfig: &Path) -> Option<String> {
+    let command = format!(
+        "kubectl --kubeconfig '{}' get --raw /api",
+        kubeconfig.display()
+    );
+    let output = tokio::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(Duration::from_secs(120), output).await {
+        Ok(Ok(output)) => {
+            assert!(output.status.success(), "{output:?}");
+            Some(String::from_utf8_lossy(&output.stdout).replace('\r', ""))
+        }
+        Ok(Err(_)) => None,
+        Err(_) => panic!("kubectl ended by itself within two minutes"),
+    }
+}
+
+/// After one sign-in, real kubectl gets its token from `entra` silently with a v1 and a
+/// v1beta1 exec entry (kubectl rejects an answer of another version than it asked for), with
+/// no terminal (`IfAvailable` and `Never`) and with one (`IfAvailable`); nothing is printed
+/// on stderr and the mock receives no request. `headless`: no Secret Service, the cache in
+/// its 0600 file (the second run is as silent as with the keyring).
+async fn kubectl_gets_the_token_silently(headless: bool) {
     let user = TestUser::new("alice@contoso.com", DEFAULT_TENANT_ID);
     let (mock, dir) = signing_mock(user.clone()).await;
     let mock = Arc::new(mock);
     let ca = dir.path().join("ca.pem");
     let base = mock.base_url();
-    let name = format!("entra-kubectl-{}", std::process::id());
+    let name = format!("entra-kubectl-{}-{headless}", std::process::id());
     let token_args = [
         "get-token",
         "--output",
@@ -189,12 +220,28 @@ async fn kubectl_gets_the_token_silently_with_v1_and_v1beta1_exec_entries() {
         "--disable-instance-discovery",
         "--cache-name",
         name.as_str(),
-        "--allow-unencrypted-storage",
     ];
+    let no_bus = Path::new("unix:path=/nonexistent/entra-test-bus");
+    let mut env = vec![
+        ("SSL_CERT_FILE", ca.as_path()),
+        ("ENTRA_TOKEN_CACHE_DIR", dir.path()),
+    ];
+    if headless {
+        env.push(("DBUS_SESSION_BUS_ADDRESS", no_bus));
+    }
     let mut sign_in = token_args.to_vec();
     sign_in.push("--device-code");
-    let first = entra_approving(dir.path(), &ca, &sign_in, &mock, &user).await;
+    let sign_in_env: Vec<(&str, &std::ffi::OsStr)> =
+        env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let first =
+        common::entra_approving_with(dir.path(), &ca, &sign_in, &mock, &user, &sign_in_env).await;
     assert_eq!(first.code, Some(0), "stderr:\n{}", first.stderr);
+    assert_eq!(
+        first.stderr.contains("No OS secret store is usable here"),
+        headless,
+        "{}",
+        first.stderr
+    );
     let exec: serde_json::Value = serde_json::from_str(first.stdout.trim()).unwrap();
     // No KUBERNETES_EXEC_INFO: v1beta1, as kubelogin answers.
     assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1beta1");
@@ -202,10 +249,6 @@ async fn kubectl_gets_the_token_silently_with_v1_and_v1beta1_exec_entries() {
 
     let server = ApiServer::start(Arc::clone(&mock)).await;
     mock.clear_log();
-    let env = [
-        ("SSL_CERT_FILE", ca.as_path()),
-        ("ENTRA_TOKEN_CACHE_DIR", dir.path()),
-    ];
     let mut runs = 0;
     for api_version in [
         "client.authentication.k8s.io/v1",
@@ -229,12 +272,35 @@ async fn kubectl_gets_the_token_silently_with_v1_and_v1beta1_exec_entries() {
                 run.stderr, "",
                 "{api_version} {mode}: a silent call prints nothing"
             );
+            if mode == "IfAvailable" {
+                let Some(screen) = kubectl_in_a_terminal(&path).await else {
+                    entra_testing::skip_or_fail("script (util-linux) is not installed");
+                    return;
+                };
+                runs += 1;
+                assert!(
+                    screen.trim().starts_with("{\"kind\":\"APIVersions\""),
+                    "{api_version}, a terminal: only the answer on the screen: {screen}"
+                );
+            }
         }
     }
     let accepted = server.accepted.lock().unwrap().clone();
     assert!(accepted.len() >= runs, "{accepted:?}");
     assert!(accepted.iter().all(|ok| *ok), "{accepted:?}");
     assert_eq!(mock.total_requests(), 0, "served from the cache");
+}
+
+/// Issue 22: kubectl and `entra` with the OS secret store (the Secret Service in CI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_gets_the_token_silently_with_v1_and_v1beta1_exec_entries() {
+    kubectl_gets_the_token_silently(false).await;
+}
+
+/// Issue 22: kubectl and `entra` on a headless machine without a Secret Service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_gets_the_token_silently_without_a_secret_service() {
+    kubectl_gets_the_token_silently(true).await;
 }
 
 /// Issue 22: kubectl gives the plugin no terminal (`interactiveMode: Never`): a paste-back
@@ -291,5 +357,91 @@ async fn without_a_terminal_paste_back_is_refused_with_what_to_run_instead() {
         "no sign-in URL: {}",
         run.stderr
     );
+    assert_eq!(mock.total_requests(), 0);
+}
+
+/// Issue 22: a kubeconfig that kubelogin wrote (`exec` of `kubelogin get-token --login
+/// devicecode --server-id … --client-id … --tenant-id …`) is converted by `entra kubeconfig
+/// convert`; kubectl then gets its token from `entra` silently (after one sign-in with the
+/// same application and tenant), the authority coming from kubectl's environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubelogin_kubeconfig_converted_by_entra_works_with_kubectl() {
+    use base64::Engine as _;
+    const AKS_CLIENT: &str = "80faf920-1908-4b52-b5ef-a8e7bedfc67a";
+    let user = TestUser::new("alice@contoso.com", DEFAULT_TENANT_ID);
+    let (mock, dir) = signing_mock(user.clone()).await;
+    let mock = Arc::new(mock);
+    let ca = dir.path().join("ca.pem");
+    let base = mock.base_url();
+    let server = ApiServer::start(Arc::clone(&mock)).await;
+    let kubeconfig = dir.path().join("config");
+    let ca_data = base64::engine::general_purpose::STANDARD.encode(&server.ca_pem);
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: aks\n  cluster:\n    server: https://127.0.0.1:{port}\n    certificate-authority-data: {ca_data}\ncontexts:\n- name: aks\n  context: {{cluster: aks, user: clusterUser_rg_aks}}\ncurrent-context: aks\nusers:\n- name: clusterUser_rg_aks\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n      args: [get-token, --login, devicecode, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630, --client-id, {AKS_CLIENT}, --tenant-id, {DEFAULT_TENANT_ID}, --environment, AzurePublicCloud]\n",
+            port = server.port,
+        ),
+    )
+    .unwrap();
+    let entra = Path::new(env!("CARGO_BIN_EXE_entra"));
+    let converted = common::entra(
+        dir.path(),
+        None,
+        &[
+            "kubeconfig",
+            "convert",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--command",
+            entra.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(converted.code, Some(0), "{}", converted.stderr);
+    assert!(
+        converted.stderr.contains("clusterUser_rg_aks"),
+        "{}",
+        converted.stderr
+    );
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    assert!(!text.contains("kubelogin"), "{text}");
+
+    // One sign-in with the same application and tenant fills the cache.
+    let signed_in = entra_approving(
+        dir.path(),
+        &ca,
+        &[
+            "get-token",
+            "--scope",
+            AKS_SCOPE,
+            "--tenant-id",
+            DEFAULT_TENANT_ID,
+            "--client-id",
+            AKS_CLIENT,
+            "--authority",
+            &base,
+            "--disable-instance-discovery",
+            "--device-code",
+        ],
+        &mock,
+        &user,
+    )
+    .await;
+    assert_eq!(signed_in.code, Some(0), "{}", signed_in.stderr);
+    mock.clear_log();
+    let env: [(&str, &std::ffi::OsStr); 4] = [
+        ("AZURE_AUTHORITY_HOST", base.as_ref()),
+        ("ENTRA_DISABLE_INSTANCE_DISCOVERY", "1".as_ref()),
+        ("SSL_CERT_FILE", ca.as_os_str()),
+        ("ENTRA_TOKEN_CACHE_DIR", dir.path().as_os_str()),
+    ];
+    let Some(run) = kubectl_with(&kubeconfig, &env).await else {
+        entra_testing::skip_or_fail("kubectl is not installed");
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(run.stderr, "", "silent");
+    assert!(server.accepted.lock().unwrap().iter().all(|ok| *ok));
     assert_eq!(mock.total_requests(), 0);
 }

@@ -73,9 +73,22 @@ pub async fn entra_approving(
     mock: &MockEntra,
     user: &TestUser,
 ) -> Run {
+    entra_approving_with(dir, ca, args, mock, user, &[]).await
+}
+
+/// [`entra_approving`] with `env` added to the command's environment.
+pub async fn entra_approving_with(
+    dir: &Path,
+    ca: &Path,
+    args: &[&str],
+    mock: &MockEntra,
+    user: &TestUser,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Run {
     use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_entra"))
         .args(args)
+        .envs(env.iter().copied())
         .env("ENTRA_TOKEN_CACHE_DIR", dir)
         .env("SSL_CERT_FILE", ca)
         .env_remove("RUST_LOG")
