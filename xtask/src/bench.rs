@@ -548,6 +548,7 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
         runs.push(run_example(&exe, &silent_args, &work)?);
     }
     let custom = custom_authority_runs(&exe, &work)?;
+    let stores = store_runs(&exe, &work)?;
     let _ = fs::remove_dir_all(&work);
 
     let wall: Vec<f64> = runs.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
@@ -603,6 +604,91 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
         eprintln!(
             "xtask bench: WARNING: a silent fresh process on a custom authority made {r} request(s); expected 0"
         );
+    }
+    out.extend(stores);
+    Ok(out)
+}
+
+/// Runs `exe` with `args` and `env` `n` times; the median wall time in ms (each run must
+/// succeed and print a token when `token` is set).
+fn median_wall(
+    exe: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    cache_dir: &Path,
+    n: usize,
+) -> Result<(f64, f64), String> {
+    let mut walls = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let output = Command::new(exe)
+            .args(args)
+            .envs(env.iter().copied())
+            .env("ENTRA_TOKEN_CACHE_DIR", cache_dir)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("could not start {}: {e}", exe.display()))?;
+        walls.push(started.elapsed().as_secs_f64() * 1e3);
+        if !output.status.success() {
+            return Err(format!(
+                "entra {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    let min = walls.iter().copied().fold(f64::INFINITY, f64::min);
+    Ok((median(walls), min))
+}
+
+/// What a kubectl call pays: a fresh `entra` process (no mock) serving a token silently from
+/// the persistent cache, with the cache in MSAL's file (no D-Bus session) and in the Secret
+/// Service (when this runs inside `cargo xtask test`'s or a desktop's session); and the
+/// machine's floor, `entra --version`.
+fn store_runs(exe: &Path, work: &Path) -> Result<Vec<Measurement>, String> {
+    const RUNS: usize = 31;
+    let scope = "https://graph.microsoft.com/.default";
+    let no_bus = [(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/entra-bench",
+    )];
+    let mut out = Vec::new();
+    let (floor, floor_min) = median_wall(exe, &["--version"], &[], work, RUNS)?;
+    out.push(Measurement::new(
+        "fresh process floor: entra --version (median)",
+        floor,
+        "ms",
+        &format!("{RUNS} runs, min {floor_min:.1} ms: starting a process of this binary here"),
+    ));
+    let mut cases: Vec<(&str, &[(&str, &str)])> = vec![("file", &no_bus)];
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        cases.push(("Secret Service", &[]));
+    }
+    for (store, env) in cases {
+        let name = format!("bench-{}", store.replace(' ', "-").to_lowercase());
+        // Sign in once against the embedded mock, which answers as login.microsoftonline.com:
+        // the cache then serves the real host's account without any request.
+        median_wall(
+            exe,
+            &["--mock", "--scope", scope, "--cache-name", &name],
+            env,
+            work,
+            1,
+        )?;
+        let (wall, min) = median_wall(
+            exe,
+            &["--scope", scope, "--cache-name", &name, "--no-prompt"],
+            env,
+            work,
+            RUNS,
+        )?;
+        out.push(Measurement::new(
+            &format!("fresh silent get-token, no mock, cache in the {store} (median)"),
+            wall,
+            "ms",
+            &format!("{RUNS} runs, min {min:.1} ms; what one kubectl call pays"),
+        ));
     }
     Ok(out)
 }

@@ -301,20 +301,17 @@ impl InteractiveStep for BrowserStep {
             Err(e) => e,
         };
         if let Some(fallback) = &self.fallback {
-            eprintln!(
-                "{CREDENTIAL_NAME}: no browser could be opened; signing in with a device code \
-                 instead."
-            );
+            // The device code prompt that follows tells the user what to do.
             tracing::info!("no browser could be opened: falling back to the device code flow");
             return fallback.sign_in(ctx).await;
         }
-        // Nothing of the attempt is printed: its URL carries `state`, `nonce` and the
-        // user's name, and it is dead once this returns.
-        eprintln!(
-            "{CREDENTIAL_NAME}: failed to open a browser. To sign in on a machine where no \
-             browser can be opened automatically, configure the credential with \
-             entra_browser_flow::PrintUrlOpener and open the address it prints in a browser on \
-             this machine, or turn on the device code fallback."
+        // A library writes nothing to stderr: the application says what its user can do
+        // (the help link names PrintUrlOpener, paste-back and the device code fallback).
+        // Nothing of the attempt is logged: its URL carries `state`, `nonce` and the user's
+        // name, and it is dead once this returns.
+        tracing::warn!(
+            "no browser could be opened: configure PrintUrlOpener, paste-back or the device \
+             code fallback to sign in on a machine without one"
         );
         Err(Error::credential_unavailable("Failed to open a browser")
             .with_reason(Reason::BrowserUnavailable)

@@ -2,9 +2,10 @@
 //! the CAE one), and removing one account's tokens through the credential's `sign_out`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
-use entra_cache::TokenCachePersistenceOptions;
+use entra_cache::{Cache, CacheBackend, TokenCachePersistenceOptions};
 use entra_core::{AuthenticationRecord, DEVELOPER_SIGN_ON_CLIENT_ID, Error, Result};
 
 use crate::args::Args;
@@ -50,23 +51,32 @@ async fn list_in(persistence: &TokenCachePersistenceOptions, cae: &[bool]) -> Re
     let mut found = BTreeMap::new();
     for &cae in cae {
         let cache = persistence.cache(cae)?;
-        cache.reload().await?;
-        for (_, entry) in cache.tokens().document().accounts() {
-            let account = Account {
-                username: entry.username.clone(),
-                home_account_id: entry.home_account_id.clone(),
-                tenant_id: entry.realm.clone(),
-                environment: entry.environment.clone(),
-            };
-            found
-                .entry((
-                    account.username.to_lowercase(),
-                    account.home_account_id.clone(),
-                ))
-                .or_insert(account);
-        }
+        add_accounts(&cache, &mut found).await?;
     }
     Ok(found.into_values().collect())
+}
+
+/// Adds the accounts of `cache` to `found`, once each (by username and home account).
+async fn add_accounts(
+    cache: &Cache,
+    found: &mut BTreeMap<(String, String), Account>,
+) -> Result<()> {
+    cache.reload().await?;
+    for (_, entry) in cache.tokens().document().accounts() {
+        let account = Account {
+            username: entry.username.clone(),
+            home_account_id: entry.home_account_id.clone(),
+            tenant_id: entry.realm.clone(),
+            environment: entry.environment.clone(),
+        };
+        found
+            .entry((
+                account.username.to_lowercase(),
+                account.home_account_id.clone(),
+            ))
+            .or_insert(account);
+    }
+    Ok(())
 }
 
 /// The host (and port) of an `--authority` value, as a cache account's `environment` holds it.
@@ -110,14 +120,16 @@ fn pick(accounts: Vec<Account>, username: Option<&str>) -> Result<Option<Account
     }
 }
 
-/// The record `get-token` uses when no `--record` was given: the cache's one account, or the
-/// one `--username` names.
+/// The record `get-token` uses when no `--record` was given: the account of `backend` (the
+/// request's partition, the same store the credential then reads), or the one `--username`
+/// names.
 pub(crate) async fn record_from_cache(
-    persistence: &TokenCachePersistenceOptions,
+    backend: &Arc<dyn CacheBackend>,
     args: &Args,
 ) -> Result<Option<AuthenticationRecord>> {
-    // Only the partition this request reads: one store load, not two.
-    let mut accounts = list_in(persistence, &[args.enable_cae]).await?;
+    let mut found = BTreeMap::new();
+    add_accounts(&Cache::with_backend(Arc::clone(backend)), &mut found).await?;
+    let mut accounts: Vec<Account> = found.into_values().collect();
     // With --authority, only that authority's accounts: another's record would be refused.
     if let Some(authority) = &args.authority {
         let host = authority_host(authority);

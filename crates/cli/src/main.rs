@@ -331,6 +331,12 @@ fn main() -> ExitCode {
 /// A library error told in the command's terms: its flags, not the library's option names.
 fn in_the_command_s_words(err: Error) -> Error {
     match err.reason() {
+        entra_core::Reason::BrowserUnavailable => Error::credential_unavailable(
+            "Failed to open a browser here: sign in with --device-code (a code to enter on any \
+             device) or --paste-redirect (a browser on another machine, then paste the address \
+             it ends on)",
+        )
+        .with_reason(entra_core::Reason::BrowserUnavailable),
         entra_core::Reason::KeyringUnavailable => {
             // The innermost cause says why the store is unusable (no D-Bus session, ...).
             let mut cause = None;

@@ -12,6 +12,7 @@ use entra_browser_flow::{
     InteractiveBrowserCredential, InteractiveBrowserCredentialOptions, PasteFromStdin,
     PasteRedirect, SystemBrowser, TokenCachePersistenceOptions,
 };
+use entra_cache::CacheBackend;
 use entra_core::{
     AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Result,
     TokenRequestOptions,
@@ -124,14 +125,33 @@ macro_rules! shared_options {
         if let Some(record) = $record {
             options = options.with_authentication_record(record);
         }
-        if let Some(p) = $persistence {
+        if let Some((p, backend)) = $persistence {
+            // The request's partition through the backend the account lookup already opened;
+            // the other one as configured.
             options = options.with_cache_persistence_options(p);
+            options = if args.enable_cae {
+                options.with_cae_cache_backend(backend)
+            } else {
+                options.with_cache_backend(backend)
+            };
         }
-        if let Some(client) = $http {
-            options = options.with_http_client(client);
+        match $http {
+            Some(Http::Client(client)) => options = options.with_http_client(client),
+            Some(Http::Factory(factory)) => {
+                options = options.with_http_client_factory(move || factory())
+            }
+            None => {}
         }
         options
     }};
+}
+
+/// The HTTP client a credential gets: the embedded mock's, or one built on first use.
+pub(crate) enum Http {
+    /// Built already.
+    Client(reqwest::Client),
+    /// Built when the first request is about to be sent.
+    Factory(Arc<dyn Fn() -> Result<reqwest::Client> + Send + Sync>),
 }
 
 /// The credential, whichever way it signs in.
@@ -150,7 +170,8 @@ pub(crate) struct Signer {
 
 impl Signer {
     /// Builds the credential `args` ask for, signing in as `record` (if any) with the cache
-    /// `persistence` (if any) over `http` (if given).
+    /// `persistence` (if any: the options, and the open backend of the request's partition)
+    /// over `http` (if given).
     ///
     /// # Errors
     /// The credential's own checks (an invalid tenant, a record unlike `--authority`).
@@ -158,11 +179,11 @@ impl Signer {
         args: &Args,
         mock: Option<&Mock>,
         record: Option<AuthenticationRecord>,
-        persistence: Option<TokenCachePersistenceOptions>,
-        http: Option<reqwest::Client>,
+        persistence: Option<(TokenCachePersistenceOptions, Arc<dyn CacheBackend>)>,
+        http: Option<Http>,
     ) -> Result<Self> {
         let prompted = Prompted::default();
-        let http = http.or_else(|| mock.map(|m| m.http.clone()));
+        let http = http.or_else(|| mock.map(|m| Http::Client(m.http.clone())));
         let device_code =
             args.device_code || (mock.is_none() && !args.paste_redirect && no_browser_here());
         if device_code {

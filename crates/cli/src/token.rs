@@ -2,9 +2,11 @@
 //! ask for ([`Signer`]), one token, and the record saved.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use entra_browser_flow::TokenCachePersistenceOptions;
+use entra_cache::CacheBackend;
 use entra_core::{
     AccessTokenInfo, AuthenticationRecord, Error, Reason, Result, TokenRequestOptions,
 };
@@ -15,8 +17,11 @@ use crate::kube::ExecInfo;
 use crate::mock::Mock;
 use crate::signer::Signer;
 
-/// An HTTP client that also trusts the roots in `SSL_CERT_FILE`, when it is set.
-fn http_client_from_env() -> Result<Option<reqwest::Client>> {
+/// A factory of the HTTP client that also trusts the roots in `SSL_CERT_FILE`, when it is
+/// set: the file is read and checked now (a broken one is reported before anything is read or
+/// sent), the client built only when a request is about to be sent (a token from the cache
+/// loads no TLS roots).
+fn http_client_from_env() -> Result<Option<impl Fn() -> Result<reqwest::Client> + Send + Sync>> {
     let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
@@ -25,28 +30,35 @@ fn http_client_from_env() -> Result<Option<reqwest::Client>> {
         Error::invalid_argument(format!("SSL_CERT_FILE: cannot read {}", path.display()))
             .with_source(e)
     })?;
-    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
-        Error::invalid_argument(format!(
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(Error::invalid_argument(format!(
             "SSL_CERT_FILE: {} is not a PEM file of certificates",
             path.display()
-        ))
-        .with_source(e)
-    })?;
-    note!(
-        "Trusting {} extra root certificate(s) from {}",
-        certs.len(),
-        path.display()
-    );
-    let client = reqwest::Client::builder()
-        .tls_certs_merge(certs)
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(30))
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| {
-            Error::credential_unavailable("could not build the HTTP client").with_source(e)
+        )));
+    }
+    Ok(Some(move || {
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+            Error::invalid_argument(format!(
+                "SSL_CERT_FILE: {} is not a PEM file of certificates",
+                path.display()
+            ))
+            .with_source(e)
         })?;
-    Ok(Some(client))
+        note!(
+            "Trusting {} extra root certificate(s) from {}",
+            certs.len(),
+            path.display()
+        );
+        reqwest::Client::builder()
+            .tls_certs_merge(certs)
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| {
+                Error::credential_unavailable("could not build the HTTP client").with_source(e)
+            })
+    }))
 }
 
 /// The largest record file read (a record is about 300 bytes).
@@ -179,7 +191,8 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
     // A broken SSL_CERT_FILE is reported before anything is read or sent.
     let env_client = match &mock {
         Some(_) => None,
-        None => http_client_from_env()?,
+        None => http_client_from_env()?
+            .map(|make| crate::signer::Http::Factory(std::sync::Arc::new(make))),
     };
     let persistence = persistence(args);
     let first_use = !cache_file_exists(persistence.as_ref(), args.enable_cae);
@@ -189,21 +202,30 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
         Some(path) => read_record(path)?,
         None => None,
     };
-    let record = match (record, &persistence) {
+    // One backend for the request's partition: the account lookup and the credential share
+    // its store and connection (opening a Secret Service session costs milliseconds).
+    let backend: Option<Arc<dyn CacheBackend>> = match &persistence {
+        Some(p) => Some(Arc::new(p.backend(args.enable_cae)?)),
+        None => None,
+    };
+    let record = match (record, &backend) {
         (Some(record), _) => Some(record),
-        (None, Some(p)) => accounts::record_from_cache(p, args).await?,
+        (None, Some(backend)) => accounts::record_from_cache(backend, args).await?,
         (None, None) => None,
     };
-    let credential = Signer::build(args, mock.as_ref(), record, persistence.clone(), env_client)
-        .map_err(|e| match (&args.record, e.reason()) {
-            (Some(path), Reason::RecordMismatch) => Error::invalid_argument(format!(
-                "--record {}: {}; change --authority or --client-id to the record's, or pass \
-             another --record (a file that does not exist yet signs in again)",
-                path.display(),
-                e.message()
-            ))
-            .with_reason(Reason::RecordMismatch),
-            _ => e,
+    let shared = persistence.clone().zip(backend);
+    let credential =
+        Signer::build(args, mock.as_ref(), record, shared, env_client).map_err(|e| {
+            match (&args.record, e.reason()) {
+                (Some(path), Reason::RecordMismatch) => Error::invalid_argument(format!(
+                    "--record {}: {}; change --authority or --client-id to the record's, or pass \
+                 another --record (a file that does not exist yet signs in again)",
+                    path.display(),
+                    e.message()
+                ))
+                .with_reason(Reason::RecordMismatch),
+                _ => e,
+            }
         })?;
     let mut request = TokenRequestOptions::default().with_enable_cae(args.enable_cae);
     if let Some(claims) = &args.claims {

@@ -419,9 +419,13 @@ fn the_no_browser_hint_prints_nothing_personal_or_secret() {
     let r = mock(&["--mock-browser", "cannot-open", "--login-hint", hint]);
     r.assert_failure(3, "unavailable", "Failed to open a browser");
     assert!(
+        r.error_line().contains("--device-code") && r.error_line().contains("--paste-redirect"),
+        "the command's own flags are the hint:\n{}",
         r.stderr
-            .contains("failed to open a browser. To sign in on a machine"),
-        "the credential's hint is shown:\n{}",
+    );
+    assert!(
+        !r.stderr.contains("PrintUrlOpener"),
+        "no library type:\n{}",
         r.stderr
     );
     for secret in [

@@ -173,7 +173,7 @@ pub struct PublicClient {
     disable_automatic_authentication: bool,
     enable_support_logging: bool,
     additionally_allowed_tenants: Vec<String>,
-    http_client: Option<reqwest::Client>,
+    http_client: Option<crate::options::HttpClientSource>,
     net: Mutex<Option<Net>>,
     cache_config: CacheConfig,
     cae_backend: Option<Arc<dyn CacheBackend>>,
@@ -430,7 +430,8 @@ impl PublicClient {
             return Ok(net.clone());
         }
         let http = match &self.http_client {
-            Some(c) => c.clone(),
+            Some(crate::options::HttpClientSource::Client(c)) => c.clone(),
+            Some(crate::options::HttpClientSource::Factory(make)) => make()?,
             None => TokenClient::default_http_client()?,
         };
         let client = TokenClient::new(http);

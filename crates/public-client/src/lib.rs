@@ -65,7 +65,7 @@ mod tenant;
 pub use client::PublicClient;
 #[doc(hidden)]
 pub use macros::__reexport;
-pub use options::{AuthenticateOptions, PublicClientOptions};
+pub use options::{AuthenticateOptions, HttpClientFactory, PublicClientOptions};
 pub use step::{InteractiveStep, StepContext, StepOutcome, timed_out};
 pub use tenant::DISABLE_MULTITENANT_ENV;
 

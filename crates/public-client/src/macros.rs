@@ -177,6 +177,21 @@ macro_rules! public_client_option_setters {
             self
         }
 
+        /// Builds the HTTP client when the first request is about to be sent (a token served
+        /// from the cache then builds none); see
+        /// [`PublicClientOptions::with_http_client_factory`]($crate::PublicClientOptions::with_http_client_factory).
+        #[must_use]
+        pub fn with_http_client_factory(
+            mut self,
+            factory: impl Fn() -> $crate::__reexport::Result<$crate::__reexport::reqwest::Client>
+            + Send
+            + Sync
+            + 'static,
+        ) -> Self {
+            self.common = self.common.with_http_client_factory(factory);
+            self
+        }
+
         /// **Dangerous; audit before use.** Accepts an `http://` authority, so tokens travel in
         /// clear text. Meant only for mock identity providers on `127.0.0.1` in tests.
         #[must_use]

@@ -34,8 +34,21 @@ pub struct PublicClientOptions {
     pub(crate) additionally_allowed_tenants: Vec<String>,
     pub(crate) cache: Option<Arc<dyn CacheBackend>>,
     pub(crate) cae_cache: Option<Arc<dyn CacheBackend>>,
-    pub(crate) http_client: Option<reqwest::Client>,
+    pub(crate) http_client: Option<HttpClientSource>,
     pub(crate) allow_insecure_http: bool,
+}
+
+/// Builds the HTTP client when the first request is about to be sent.
+pub type HttpClientFactory =
+    Arc<dyn Fn() -> entra_core::Result<reqwest::Client> + Send + Sync + 'static>;
+
+/// Where the credential's HTTP client comes from.
+#[derive(Clone)]
+pub(crate) enum HttpClientSource {
+    /// A client built by the caller.
+    Client(reqwest::Client),
+    /// Built on first use (so a token served from the cache builds none).
+    Factory(HttpClientFactory),
 }
 
 impl fmt::Debug for PublicClientOptions {
@@ -193,7 +206,20 @@ impl PublicClientOptions {
     /// The HTTP client (proxy, extra roots); default: built on first use.
     #[must_use]
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.http_client = Some(HttpClientSource::Client(client));
+        self
+    }
+
+    /// Builds the HTTP client with `factory` when the first request is about to be sent, so a
+    /// token served from the cache costs no client (loading TLS roots takes milliseconds): for
+    /// a command-line tool whose client needs extra roots or a proxy. An error of `factory`
+    /// fails that request.
+    #[must_use]
+    pub fn with_http_client_factory(
+        mut self,
+        factory: impl Fn() -> entra_core::Result<reqwest::Client> + Send + Sync + 'static,
+    ) -> Self {
+        self.http_client = Some(HttpClientSource::Factory(Arc::new(factory)));
         self
     }
 
