@@ -9,7 +9,6 @@ use entra_cache::{Cache, CacheBackend, TokenCachePersistenceOptions};
 use entra_core::{AuthenticationRecord, DEVELOPER_SIGN_ON_CLIENT_ID, Error, Result};
 
 use crate::args::Args;
-use crate::token::persistence;
 
 /// One account of the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +147,7 @@ pub(crate) async fn record_from_cache(
 
 /// `entra accounts`.
 pub(crate) async fn accounts(args: &Args) -> Result<Vec<Account>> {
-    let Some(persistence) = persistence(args) else {
+    let Some(persistence) = args.persistence() else {
         return Ok(Vec::new());
     };
     list(&persistence).await
@@ -156,7 +155,7 @@ pub(crate) async fn accounts(args: &Args) -> Result<Vec<Account>> {
 
 /// `entra sign-out`: removes the account's tokens for the client; returns the account.
 pub(crate) async fn sign_out(args: &Args) -> Result<(Account, bool)> {
-    let Some(persistence) = persistence(args) else {
+    let Some(persistence) = args.persistence() else {
         return Err(Error::invalid_argument(
             "no persistent cache to sign out of",
         ));
@@ -186,10 +185,10 @@ pub(crate) async fn sign_out(args: &Args) -> Result<(Account, bool)> {
 /// `entra logout` / `az logout`: signs the account `login` saved out of the caches and forgets
 /// it; returns its name (`None` when nobody was signed in).
 pub(crate) async fn logout(args: &Args) -> Result<Option<String>> {
-    let (Some(path), Some(persistence)) = (&args.record, persistence(args)) else {
+    let (Some(path), Some(persistence)) = (&args.record, args.persistence()) else {
         return Ok(None);
     };
-    let Some(record) = crate::token::read_record(path)? else {
+    let Some(record) = crate::files::read_record(path)? else {
         return Ok(None);
     };
     let username = record.username().to_owned();

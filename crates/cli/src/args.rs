@@ -100,6 +100,26 @@ pub(crate) struct Args {
     pub(crate) query: Option<String>,
 }
 
+impl Args {
+    /// The persistent cache options of the flags, if any.
+    ///
+    /// Unlike the library (which keeps Python's strict default), the command keeps its cache in
+    /// MSAL's plaintext file (mode 0600, msal-extensions' path) when no OS secret store is usable,
+    /// as az and kubelogin do on a headless machine; `--strict-cache` refuses instead.
+    pub(crate) fn persistence(&self) -> Option<entra_cache::TokenCachePersistenceOptions> {
+        self.cache_name.as_ref().map(|name| {
+            entra_cache::TokenCachePersistenceOptions::default()
+                .with_name(name.clone())
+                .with_allow_unencrypted_storage(
+                    self.allow_unencrypted_storage || !self.strict_cache,
+                )
+        })
+    }
+}
+
+/// Azure Resource Manager as az names it: `login`'s resource and az's default.
+pub(crate) const ARM_RESOURCE: &str = "https://management.core.windows.net/";
+
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Command {
@@ -442,7 +462,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command>
         Some(Sub::Login(flags)) => return login(flags.into_args(), false),
         Some(Sub::Logout(flags)) => {
             let mut a = flags.into_args();
-            a.record = Some(crate::az::account_file()?);
+            a.record = Some(crate::files::account_file()?);
             a.az = true;
             Command::Logout(a)
         }
@@ -462,11 +482,10 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command>
 /// default, the account saved where `az` reads it.
 pub(crate) fn login(mut a: Args, az: bool) -> Result<Command> {
     if a.scopes.is_empty() {
-        a.scopes
-            .push(format!("{}/.default", crate::az::ARM_RESOURCE));
+        a.scopes.push(format!("{}/.default", ARM_RESOURCE));
     }
     if a.record.is_none() {
-        a.record = Some(crate::az::account_file()?);
+        a.record = Some(crate::files::account_file()?);
     }
     a.az = az;
     check(Command::Login(a))

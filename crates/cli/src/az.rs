@@ -10,16 +10,10 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use entra_cache::TokenCachePersistenceOptions;
 use entra_core::{Error, Result};
 
-use crate::args::{Args, Command, DEFAULT_CACHE_NAME, Output};
-
-/// Azure Resource Manager as az names it: the resource when none is given.
-pub(crate) const ARM_RESOURCE: &str = "https://management.core.windows.net/";
-
-/// The file `login` saves the account in (beside the cache) and `get-access-token` reads.
-const ACCOUNT_FILE: &str = "entra.az-account.json";
+use crate::args::{ARM_RESOURCE, Args, Command, DEFAULT_CACHE_NAME, Output};
+use crate::files::account_file;
 
 /// What az says when nobody is signed in (Python and .NET look for `az login` in it).
 pub(crate) const NOT_SIGNED_IN: &str = "Please run 'az login' to setup account.";
@@ -30,13 +24,6 @@ pub(crate) fn invoked_as_az(argv0: Option<&OsString>) -> bool {
         .map(PathBuf::from)
         .and_then(|p| p.file_stem().map(|s| s.to_ascii_lowercase()))
         .is_some_and(|stem| stem == "az")
-}
-
-/// Where `login` keeps the az account's record.
-pub(crate) fn account_file() -> Result<PathBuf> {
-    Ok(TokenCachePersistenceOptions::default()
-        .resolved_directory()?
-        .join(ACCOUNT_FILE))
 }
 
 /// az's `--resource-type` values and their resources.

@@ -237,7 +237,7 @@ fn convert_document(
 /// `entra kubeconfig convert`: rewrites the file; returns the converted users' names.
 pub(crate) fn run(convert: &Convert) -> Result<(PathBuf, Vec<String>)> {
     let path = path_of(convert)?;
-    let text = crate::token::read_small(&path, 16 * 1024 * 1024).map_err(|e| {
+    let text = crate::files::read_small(&path, 16 * 1024 * 1024).map_err(|e| {
         Error::invalid_argument(format!("cannot read the kubeconfig {}", path.display()))
             .with_source(e)
     })?;
@@ -251,7 +251,7 @@ pub(crate) fn run(convert: &Convert) -> Result<(PathBuf, Vec<String>)> {
             Error::invalid_argument("the kubeconfig could not be written back as YAML")
                 .with_source(e)
         })?;
-        crate::token::write_private(&path, &text).map_err(|e| {
+        crate::files::write_private(&path, &text).map_err(|e| {
             Error::credential_unavailable(format!("could not write {}", path.display()))
                 .with_source(e)
         })?;

@@ -44,6 +44,7 @@ macro_rules! note {
 mod accounts;
 mod args;
 mod az;
+mod files;
 mod kube;
 mod kubeconfig;
 mod mock;

@@ -1,18 +1,17 @@
 //! `entra get-token`: the account (a record file, else the cache's), the credential the flags
 //! ask for ([`Signer`]), one token, and the record saved.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use entra_browser_flow::TokenCachePersistenceOptions;
 use entra_cache::CacheBackend;
-use entra_core::{
-    AccessTokenInfo, AuthenticationRecord, Error, Reason, Result, TokenRequestOptions,
-};
+use entra_core::{AccessTokenInfo, Error, Reason, Result, TokenRequestOptions};
 
 use crate::accounts;
 use crate::args::Args;
+use crate::files::{MAX_RECORD_BYTES, read_record, read_small, write_private};
 use crate::kube::ExecInfo;
 use crate::mock::Mock;
 use crate::signer::Signer;
@@ -59,89 +58,6 @@ fn http_client_from_env() -> Result<Option<impl Fn() -> Result<reqwest::Client> 
                 Error::credential_unavailable("could not build the HTTP client").with_source(e)
             })
     }))
-}
-
-/// The largest record file read (a record is about 300 bytes).
-const MAX_RECORD_BYTES: u64 = 64 * 1024;
-
-/// Reads a small text file: only a regular file (never a FIFO or a device), at most `limit`
-/// bytes (never a buffer sized from the length the file claims). What is checked is the file
-/// that was opened (no check-then-open race), and opening never waits on a FIFO.
-pub(crate) fn read_small(path: &Path, limit: u64) -> std::io::Result<String> {
-    use std::io::Read as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits().cast_signed());
-    }
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() || meta.len() > limit {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not a regular file of at most {limit} bytes"),
-        ));
-    }
-    let mut text = String::new();
-    file.take(limit).read_to_string(&mut text)?;
-    Ok(text)
-}
-
-/// Saves a file (the record, a kubeconfig) as the cache files are saved: a new file of mode
-/// 0600 beside `path`, renamed over it, so a link at `path` is replaced (never followed) and a
-/// reader sees the old content or the new one, never half of it.
-pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    // tempfile creates the file with O_EXCL and mode 0600.
-    let mut file = tempfile::Builder::new()
-        .prefix(".entra-")
-        .tempfile_in(dir)?;
-    file.write_all(text.as_bytes())?;
-    file.as_file().sync_data()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-pub(crate) fn read_record(path: &Path) -> Result<Option<AuthenticationRecord>> {
-    match read_small(path, MAX_RECORD_BYTES) {
-        Ok(text) => {
-            let record = AuthenticationRecord::deserialize(&text).map_err(|e| {
-                Error::invalid_argument(format!("--record {}: {}", path.display(), e.message()))
-            })?;
-            note!(
-                "Using the account in {}: {} (tenant {})",
-                path.display(),
-                record.username(),
-                record.tenant_id()
-            );
-            Ok(Some(record))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::invalid_argument(format!(
-            "--record {}: cannot read the file",
-            path.display()
-        ))
-        .with_source(e)),
-    }
-}
-
-/// The persistent cache options of the flags, if any.
-///
-/// Unlike the library (which keeps Python's strict default), the command keeps its cache in
-/// MSAL's plaintext file (mode 0600, msal-extensions' path) when no OS secret store is usable,
-/// as az and kubelogin do on a headless machine; `--strict-cache` refuses instead.
-pub(crate) fn persistence(args: &Args) -> Option<TokenCachePersistenceOptions> {
-    args.cache_name.as_ref().map(|name| {
-        TokenCachePersistenceOptions::default()
-            .with_name(name.clone())
-            .with_allow_unencrypted_storage(args.allow_unencrypted_storage || !args.strict_cache)
-    })
 }
 
 /// Whether the cache file of `persistence` exists (before a run: is this its first use?).
@@ -194,7 +110,7 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
         None => http_client_from_env()?
             .map(|make| crate::signer::Http::Factory(std::sync::Arc::new(make))),
     };
-    let persistence = persistence(args);
+    let persistence = args.persistence();
     let first_use = !cache_file_exists(persistence.as_ref(), args.enable_cae);
     // The account: the record file's, else the one the persistent cache holds (or the one
     // --username names), as `az` uses its signed-in account.
