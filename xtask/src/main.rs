@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <command>` (see `.cargo/config.toml`).
 //!
-//! - `ci`: everything CI checks: fmt, clippy (`-D warnings`), every test, docs (`-D warnings`).
+//! - `ci`: everything CI checks: fmt, clippy (`-D warnings`), every test, the Windows build's
+//!   clippy, library tests and an `entra.exe` round trip under Wine, docs (`-D warnings`).
 //! - `test`: every test of the workspace, inside a private D-Bus session with an unlocked
 //!   keyring when the machine has `dbus-run-session` and `gnome-keyring-daemon`.
 //! - `demo`: the main job, narrated, against the embedded mock identity provider.
@@ -13,6 +14,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod demo;
 mod tidy;
+mod windows;
 
 fn main() -> ExitCode {
     let mut args = env::args().skip(1);
@@ -23,13 +25,15 @@ fn main() -> ExitCode {
         "test" => test(&rest),
         "demo" => demo::run(&rest),
         "bench" => bench::run(&rest),
+        "windows" => windows::check(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci | test | demo | bench>\n\
                  \n  ci     fmt, clippy -D warnings, every test, docs -D warnings\
                  \n  test   every test (with a private keyring session when available)\
                  \n  demo   the main job against the embedded mock identity provider\
-                 \n  bench  criterion benchmarks, summary in target/bench-summary.md"
+                 \n  bench  criterion benchmarks, summary in target/bench-summary.md\
+                 \n  windows  the Windows build under Wine (clippy, library tests, entra.exe)"
             );
             return ExitCode::from(2);
         }
@@ -65,7 +69,7 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
 
@@ -82,6 +86,7 @@ fn ci() -> Result<(), String> {
         "warnings",
     ]))?;
     test(&[])?;
+    windows::check()?;
     run(cargo()
         .args([
             "doc",
@@ -95,7 +100,7 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
-fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     env::var_os("PATH")
         .is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }

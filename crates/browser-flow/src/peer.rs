@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 
 /// What is known of the user behind a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) enum PeerUser {
     /// This process's user, or root (who can read this user's files anyway; WSL's localhost
     /// relay, which brings the Windows browser's connections in, runs as root).
@@ -167,7 +168,7 @@ mod sock_diag {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 

@@ -28,6 +28,9 @@ const SCOPE: &str = "https://graph.microsoft.com/.default";
 
 #[test]
 fn headless_chromium_signs_in_through_the_mock_sign_in_page() {
+    if entra_testing::skip_under_wine("a real Chromium does not run under Wine") {
+        return;
+    }
     if let Some(dir) = std::env::var_os(CHILD_DIR) {
         child(Chromium::attach(dir));
         return;

@@ -47,6 +47,11 @@ fn build_example(name: &str) -> PathBuf {
 /// served from the persistent cache.
 #[test]
 fn the_demo_narrates_measured_counts() {
+    if entra_testing::skip_under_wine(
+        "it builds the demo with cargo, which does not run under Wine",
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(build_example("demo"))
         .env("TMPDIR", dir.path())

@@ -91,6 +91,7 @@ fn load_and_save(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let doc = cache.document();
+    #[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(unused_mut))]
     let mut stores: Vec<(&str, Arc<dyn SecretStore>)> =
         vec![("memory_store", Arc::new(MemorySecretStore::new()))];
     // The real Secret Service (run inside a D-Bus session with a keyring, as `cargo xtask

@@ -12,9 +12,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(unix)]
+use entra_cache::CacheBackend;
 use entra_cache::{
-    AccessTokenQuery, BoxError, Cache, CacheBackend, CacheDocument, CacheError, FileBackend,
-    MemorySecretStore, Protector, SecretStore, TokenCachePersistenceOptions, TokenWrite,
+    AccessTokenQuery, BoxError, Cache, CacheDocument, CacheError, FileBackend, MemorySecretStore,
+    Protector, SecretStore, TokenCachePersistenceOptions, TokenWrite,
 };
 use time::OffsetDateTime;
 
@@ -995,4 +997,139 @@ fn the_memory_secret_store_never_shows_its_document() {
         shown, "MemorySecretStore { len: Some(47) }",
         "the size only"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Windows (run under Wine in CI)
+
+/// Issue 21.1: on Windows a holder keeps a lock on the lock file while it holds it. A file
+/// nobody has locked, left by a process that died (here a minute ago), is taken over and the
+/// write goes ahead; one whose holder keeps its lock is waited for and never touched.
+#[cfg(windows)]
+#[tokio::test]
+async fn on_windows_a_dead_holder_s_lock_file_is_taken_over_and_a_live_one_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("msal.cache.nocae");
+    let lock = lock_path(&path);
+    let short = |b: FileBackend| {
+        Cache::with_backend(Arc::new(b.with_lock_timeout(Duration::from_millis(300))))
+    };
+    let content = "4242 C:\\Python311\\python.exe";
+    std::fs::write(&lock, content).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
+    let cache = short(plain_backend(dir.path()));
+    cache
+        .write_token_response(&write("s", "at"), now())
+        .await
+        .unwrap();
+    assert_eq!(lookup(&cache, "s").await.as_deref(), Some("at"));
+    assert!(!lock.exists(), "taken over, then deleted on release");
+
+    // A live holder (msal-extensions' portalocker, or one of ours) keeps its lock.
+    let held = std::fs::File::create(&lock).unwrap();
+    std::io::Write::write_all(&mut &held, content.as_bytes()).unwrap();
+    held.lock().unwrap();
+    let err = cache
+        .write_token_response(&write("t", "at"), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CacheError::LockTimeout { .. }), "{err:?}");
+    drop(held);
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        content,
+        "never touched"
+    );
+}
+
+/// Issue 21.2: msal-extensions and .NET read the cache file without letting it be replaced
+/// (no `FILE_SHARE_DELETE`); a write that comes while such a reader has it open waits for the
+/// reader instead of failing the sign-in.
+#[cfg(windows)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_windows_a_write_waits_for_a_reader_that_holds_the_file_open() {
+    use std::os::windows::fs::OpenOptionsExt as _;
+    const FILE_SHARE_READ: u32 = 1;
+    const FILE_SHARE_WRITE: u32 = 2;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("msal.cache.nocae");
+    let cache = Arc::new(Cache::with_backend(Arc::new(plain_backend(dir.path()))));
+    cache
+        .write_token_response(&write("s", "first"), now())
+        .await
+        .unwrap();
+    // As Python's open(path, "r") opens it.
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_WRITE)
+        .open(&path)
+        .unwrap();
+    let retrying = replace_retries();
+    let writer = {
+        let cache = Arc::clone(&cache);
+        tokio::spawn(async move {
+            cache
+                .write_token_response(&write("t", "second"), now())
+                .await
+        })
+    };
+    // The event: the writer found the file held open and is retrying (before the fix it
+    // failed at once, and this wait ends with the writer).
+    tokio::select! {
+        () = retrying.notified() => {}
+        _ = async { while !writer.is_finished() { tokio::task::yield_now().await } } => {}
+    }
+    drop(reader);
+    writer.await.unwrap().unwrap();
+    let fresh = Cache::with_backend(Arc::new(plain_backend(dir.path())));
+    assert_eq!(lookup(&fresh, "t").await.as_deref(), Some("second"));
+    assert_eq!(lookup(&fresh, "s").await.as_deref(), Some("first"));
+}
+
+/// Signals each time the backend says it is retrying a replace (its DEBUG event), whichever
+/// thread the write runs on.
+#[cfg(windows)]
+fn replace_retries() -> Arc<tokio::sync::Notify> {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    struct Retries(Arc<tokio::sync::Notify>);
+
+    struct Message(bool);
+
+    impl tracing::field::Visit for Message {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" && format!("{value:?}").contains("retrying the replace") {
+                self.0 = true;
+            }
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Retries {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut message = Message(false);
+            event.record(&mut message);
+            if message.0 {
+                self.0.notify_one();
+            }
+        }
+    }
+
+    static NOTIFY: std::sync::OnceLock<Arc<tokio::sync::Notify>> = std::sync::OnceLock::new();
+    Arc::clone(NOTIFY.get_or_init(|| {
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let subscriber = tracing_subscriber::registry()
+            .with(Retries(Arc::clone(&notify)))
+            .with(tracing_subscriber::filter::LevelFilter::DEBUG);
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        notify
+    }))
 }

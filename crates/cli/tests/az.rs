@@ -5,6 +5,8 @@
 //! `ChainedTokenCredential` moves on.
 // Test helpers stop loudly, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Unix peers: a symlink named az, kubectl and `script`.
+#![cfg(unix)]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! earlier sign-in filled. kubectl shows the plugin's stderr: a silent call prints nothing.
 // Test helpers stop loudly, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Unix peers: a symlink named az, kubectl and `script`.
+#![cfg(unix)]
 
 mod common;
 

@@ -122,7 +122,7 @@ pub use error::MockError;
 pub use fault::{Endpoint, Fault, FaultTimes};
 pub use log::RecordedRequest;
 pub use server::MockEntra;
-pub use skip::{in_ci, skip_or_fail};
+pub use skip::{UNDER_WINE_ENV, in_ci, skip_or_fail, skip_under_wine, under_wine};
 pub use users::{MSA_TENANT_ID, TestTenant, TestUser};
 
 /// Installs aws-lc-rs as the process-wide crypto provider of rustls and jsonwebtoken, unless

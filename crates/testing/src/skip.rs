@@ -27,3 +27,30 @@ pub fn skip_or_fail(reason: &str) {
     assert!(!in_ci(), "required in CI: {reason}");
     println!("skipped: {reason}");
 }
+
+/// The environment variable the Wine runner of `cargo xtask` sets for the Windows build's
+/// tests.
+pub const UNDER_WINE_ENV: &str = "ENTRA_UNDER_WINE";
+
+/// Whether this test runs as a Windows program under Wine (`cargo xtask test`'s Windows step
+/// sets [`UNDER_WINE_ENV`]). Only what Wine cannot run is skipped there, with the reason: a
+/// real Chromium, and `cargo` itself.
+#[must_use]
+pub fn under_wine() -> bool {
+    cfg!(windows) && std::env::var_os(UNDER_WINE_ENV).is_some()
+}
+
+/// Skips a test Wine cannot run, saying why (also in CI: the Linux run covers it).
+///
+/// ```
+/// if entra_testing::skip_under_wine("a real Chromium does not run under Wine") {
+///     return;
+/// }
+/// ```
+pub fn skip_under_wine(reason: &str) -> bool {
+    if under_wine() {
+        println!("skipped under Wine: {reason}");
+        return true;
+    }
+    false
+}

@@ -151,6 +151,7 @@ async fn a_start_address_opened_twice_stops_the_sign_in_and_no_code_is_redeemed(
 /// Issue 11.1: a process of another user (here `nobody`, through `bash`'s `/dev/tcp`) fetches
 /// the start address and posts a code before the user's browser: both are refused (403), it
 /// learns nothing, and the user's own sign-in completes.
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_of_another_user_can_neither_open_the_start_address_nor_deliver_a_code() {
     use std::os::unix::process::CommandExt as _;
@@ -217,6 +218,7 @@ async fn a_process_of_another_user_can_neither_open_the_start_address_nor_delive
 }
 
 /// Whether this test process runs as root (needed to start a process as another user).
+#[cfg(unix)]
 fn running_as_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")))
@@ -264,10 +266,11 @@ async fn other_host_names_and_early_responses_are_refused_without_ending_the_sig
     assert_eq!(env.mock.count(Endpoint::Token), 1);
 }
 
-/// Issue 11.2: 2,000 idle connections (more than the server's 256 slots), held through the
-/// whole sign-in, cannot lock the browser out: each new connection evicts the oldest idle one.
+/// Issue 11.2: 600 idle connections (more than twice the server's 256 slots), held through
+/// the whole sign-in, cannot lock the browser out: each new connection evicts the oldest idle
+/// one. (600, not more: Wine's sockets make each connection slow.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_thousand_idle_connections_cannot_lock_the_browser_out() {
+async fn six_hundred_idle_connections_cannot_lock_the_browser_out() {
     let env = Env::start().await;
     let held = Arc::new(tokio::sync::Mutex::new(Vec::<TcpStream>::new()));
     let hold = Arc::clone(&held);
@@ -276,14 +279,14 @@ async fn two_thousand_idle_connections_cannot_lock_the_browser_out() {
         async move {
             let port = port_of(&start);
             let mut held = hold.lock().await;
-            for _ in 0..2000 {
+            for _ in 0..600 {
                 held.push(TcpStream::connect(("127.0.0.1", port)).await.unwrap());
             }
         }
     });
     let token = credential.get_token(&[SCOPE], None).await.unwrap();
     assert!(!token.token.secret().is_empty());
-    assert_eq!(held.lock().await.len(), 2000);
+    assert_eq!(held.lock().await.len(), 600);
     let outcome = env.browser.wait_until_done().await.unwrap();
     assert_eq!(outcome.redirect().unwrap().status(), Some(200));
     assert_eq!(env.mock.count(Endpoint::Token), 1);

@@ -211,13 +211,38 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<CacheVersion, Ca
         let meta = file
             .metadata()
             .map_err(|e| CacheError::io("write", &tmp, e))?;
-        fs::rename(&tmp, path).map_err(|e| CacheError::io("replace", path, e))?;
+        replace(&tmp, path).map_err(|e| CacheError::io("replace", path, e))?;
         Ok(version_of(&stat_id(&meta), content_hash(bytes)))
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// How long a replace is retried while another program has the file open without letting it
+/// be replaced (Windows: msal-extensions and .NET read it without `FILE_SHARE_DELETE`).
+const REPLACE_RETRY_FOR: Duration = Duration::from_secs(2);
+
+/// Renames `tmp` over `path`. On Windows a reader that opened `path` without delete sharing
+/// makes the rename fail with access denied until it closes the file: the rename is retried
+/// for [`REPLACE_RETRY_FOR`] (readers hold the file for milliseconds); elsewhere it is one
+/// attempt.
+fn replace(tmp: &Path, path: &Path) -> std::io::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match fs::rename(tmp, path) {
+            Err(e)
+                if cfg!(windows)
+                    && e.kind() == IoErrorKind::PermissionDenied
+                    && started.elapsed() < REPLACE_RETRY_FOR =>
+            {
+                debug!(file = %path.display(), "the cache file is open elsewhere; retrying the replace");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Temporary files are only created under the lock: one found while holding it was left by

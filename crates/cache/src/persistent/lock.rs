@@ -21,6 +21,7 @@ const LOCK_RETRY: Duration = Duration::from_millis(5);
 
 /// A lock file with no owner line this long after its creation was left by a writer that
 /// died between creating it and writing its pid.
+#[cfg(unix)]
 const NAMELESS_STALE_AFTER: Duration = Duration::from_secs(10);
 
 /// The longest pause left between one release and the next acquire in this process.
@@ -68,11 +69,19 @@ fn alive(pid: i32) -> bool {
     }
 }
 
+/// On Windows every holder keeps a lock on the file while it holds it (ours with `LockFileEx`
+/// through `File::lock`, msal-extensions' with portalocker's), so a file nobody has locked is
+/// a dead holder's once it is older than the moment between creating and locking it. The pid
+/// is not needed (and reading another process's status would take a platform call).
 #[cfg(not(unix))]
 fn alive(_pid: i32) -> bool {
-    // No cheap check: a lock file with a pid is never taken over; it times out.
-    true
+    false
 }
+
+/// How old a lock file nobody holds a lock on must be before it is taken over where liveness
+/// is read from the lock alone (Windows): a holder creates the file and locks it at once.
+#[cfg(not(unix))]
+const UNLOCKED_STALE_AFTER: Duration = Duration::from_secs(2);
 
 /// Looks at an existing lock file: removes it when its holder is gone and returns `true`
 /// (create again), or returns `false` (wait). An existing lock file must be a plain file of
@@ -149,9 +158,17 @@ fn remove_if_stale(path: &Path, timeout: Duration) -> Result<bool, CacheError> {
             .and_then(|m| SystemTime::now().duration_since(m).ok())
             .is_some_and(|age| age > limit)
     };
+    #[cfg(unix)]
     let stale = match pid {
         Some(pid) => !alive(pid) && older_than(timeout),
         None => older_than(NAMELESS_STALE_AFTER),
+    };
+    // Nobody holds a lock on it (the try_lock above succeeded): dead, once past the moment
+    // between a holder's create and lock.
+    #[cfg(not(unix))]
+    let stale = {
+        let _ = (timeout, pid.map(alive));
+        older_than(UNLOCKED_STALE_AFTER)
     };
     if !stale {
         return Ok(false);
