@@ -138,7 +138,10 @@ fn round_trip(prefix: &Path) -> Result<(), String> {
         "--bin",
         "entra",
     ]))?;
-    let exe = root().join(format!("target/{TARGET}/debug/entra.exe"));
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let exe = target_dir.join(format!("{TARGET}/debug/entra.exe"));
     let name = format!("xtask-round-trip-{}", std::process::id());
     let entra = |extra: &[&str]| -> Result<(serde_json::Value, String), String> {
         let mut cmd = Command::new("wine");
