@@ -6,43 +6,20 @@
 // Test code, helpers included: a failure should fail loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/attack_first.rs"]
+mod attack_first;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
-use entra_core::{BrowserOpenError, BrowserOpener};
 use entra_testing::{
     DEFAULT_TENANT_ID, DEFAULT_USERNAME, Endpoint, HeadlessBrowser, MockEntra, TestUser,
 };
 
+use attack_first::AttackFirst;
 const SCOPE: &str = "https://graph.microsoft.com/.default";
 const MALLORY: &str = "mallory@attacker.example";
-
-/// Runs `attack` with the start address the credential hands its opener, then lets the
-/// user's browser open it.
-struct AttackFirst<F> {
-    browser: HeadlessBrowser,
-    attack: F,
-}
-
-impl<F> std::fmt::Debug for AttackFirst<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AttackFirst")
-    }
-}
-
-#[async_trait]
-impl<F, Fut> BrowserOpener for AttackFirst<F>
-where
-    F: Fn(String) -> Fut + Send + Sync,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    async fn open(&self, url: &str) -> Result<(), BrowserOpenError> {
-        (self.attack)(url.to_owned()).await;
-        self.browser.open(url).await
-    }
-}
 
 /// Whether this test process runs as root (needed to start a process as another user).
 fn running_as_root() -> bool {

@@ -431,6 +431,24 @@ async fn caches_on_one_file_see_each_other_and_cae_is_kept_apart() {
     assert_eq!(lookup(&a, "s").await, None);
 }
 
+/// The default backend of `path` when it is the real Secret Service (encrypted); `None` after
+/// saying why it is skipped (in CI, where gnome-keyring runs, a failure).
+#[cfg(all(unix, not(target_os = "macos")))]
+async fn secret_service_backend(path: &Path) -> Option<FileBackend> {
+    let b = FileBackend::new(path);
+    match b.is_encrypted().await {
+        Ok(encrypted) => {
+            assert!(encrypted);
+            Some(b)
+        }
+        Err(CacheError::KeyringUnavailable { source }) => {
+            entra_testing::skip_or_fail(&format!("no usable Secret Service ({source})"));
+            None
+        }
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
 /// The real Secret Service (gnome-keyring in CI), checked with an independent client,
 /// libsecret's `secret-tool`: the item has exactly msal-extensions' attributes, label and
 /// text. Skipped with a message when none is usable, except in CI (CI=true), where it must
@@ -441,15 +459,9 @@ async fn the_secret_service_item_is_where_msal_extensions_looks() {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("entra-test-{}.nocae", std::process::id());
     let path = dir.path().join(&name);
-    let b = FileBackend::new(&path);
-    match b.is_encrypted().await {
-        Ok(encrypted) => assert!(encrypted),
-        Err(CacheError::KeyringUnavailable { source }) => {
-            entra_testing::skip_or_fail(&format!("no usable Secret Service ({source})"));
-            return;
-        }
-        Err(e) => panic!("{e:?}"),
-    }
+    let Some(b) = secret_service_backend(&path).await else {
+        return;
+    };
     assert_eq!(b.kind(), "secret service");
     let cache = Cache::with_backend(Arc::new(b));
     cache
@@ -515,15 +527,9 @@ async fn a_look_alike_item_in_another_collection_is_never_read() {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("entra-test-planted-{}.nocae", std::process::id());
     let path = dir.path().join(&name);
-    let b = FileBackend::new(&path);
-    match b.is_encrypted().await {
-        Ok(encrypted) => assert!(encrypted),
-        Err(CacheError::KeyringUnavailable { source }) => {
-            entra_testing::skip_or_fail(&format!("no usable Secret Service ({source})"));
-            return;
-        }
-        Err(e) => panic!("{e:?}"),
-    }
+    let Some(b) = secret_service_backend(&path).await else {
+        return;
+    };
     let attributes = [
         "xdg:schema",
         name.as_str(),

@@ -329,9 +329,32 @@ fn main() -> ExitCode {
     }
 }
 
+/// The text of the innermost source of `err`, if it has one.
+fn innermost_cause(err: &Error) -> Option<String> {
+    let mut cause = None;
+    let mut next = std::error::Error::source(err);
+    while let Some(s) = next {
+        cause = Some(s.to_string());
+        next = s.source();
+    }
+    cause
+}
+
 /// A library error told in the command's terms: its flags, not the library's option names.
 fn in_the_command_s_words(err: Error) -> Error {
     match err.reason() {
+        entra_core::Reason::InvalidInstance => {
+            let mut message = String::from(
+                "instance discovery did not validate the authority (--authority or \
+                 AZURE_AUTHORITY_HOST): if it is valid and trustworthy (a private cloud, AD FS), \
+                 pass --disable-instance-discovery or set ENTRA_DISABLE_INSTANCE_DISCOVERY=1",
+            );
+            if let Some(cause) = innermost_cause(&err) {
+                message.push_str(&format!(" ({cause})"));
+            }
+            let kind = err.kind().clone();
+            Error::new(kind, message).with_reason(entra_core::Reason::InvalidInstance)
+        }
         entra_core::Reason::BrowserUnavailable => Error::credential_unavailable(
             "Failed to open a browser here: sign in with --device-code (a code to enter on any \
              device) or --paste-redirect (a browser on another machine, then paste the address \
@@ -340,12 +363,7 @@ fn in_the_command_s_words(err: Error) -> Error {
         .with_reason(entra_core::Reason::BrowserUnavailable),
         entra_core::Reason::KeyringUnavailable => {
             // The innermost cause says why the store is unusable (no D-Bus session, ...).
-            let mut cause = None;
-            let mut next = std::error::Error::source(&err);
-            while let Some(s) = next {
-                cause = Some(s.to_string());
-                next = s.source();
-            }
+            let cause = innermost_cause(&err);
             let mut message = String::from(
                 "no OS secret store is usable here (on Linux: no Secret Service such as \
                  gnome-keyring, or it is locked), and --strict-cache refuses a plaintext cache: \

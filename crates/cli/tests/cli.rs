@@ -124,12 +124,19 @@ impl Run {
 
 /// Runs the example with `args` and its caches in `cache_dir`.
 fn run_in(cache_dir: &Path, args: &[&str]) -> Run {
+    run_in_env(cache_dir, args, &[])
+}
+
+/// [`run_in`] with `env` added to the example's environment.
+fn run_in_env(cache_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output: Output = Command::new(example())
         .args(args)
         .env("ENTRA_TOKEN_CACHE_DIR", cache_dir)
         .env_remove("SSL_CERT_FILE")
         .env_remove("RUST_LOG")
         .env_remove("AZURE_AUTHORITY_HOST")
+        .env_remove("ENTRA_STRICT_CACHE")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("the example starts");
@@ -729,25 +736,14 @@ fn the_commands_and_their_exit_codes_are_documented() {
 /// D-Bus session bus to reach).
 #[cfg(target_os = "linux")]
 fn run_headless(dir: &Path, args: &[&str]) -> Run {
-    let output: Output = Command::new(example())
-        .args(args)
-        .env("ENTRA_TOKEN_CACHE_DIR", dir)
-        .env(
+    run_in_env(
+        dir,
+        args,
+        &[(
             "DBUS_SESSION_BUS_ADDRESS",
             "unix:path=/nonexistent/entra-test-bus",
-        )
-        .env_remove("ENTRA_STRICT_CACHE")
-        .env_remove("SSL_CERT_FILE")
-        .env_remove("RUST_LOG")
-        .env_remove("AZURE_AUTHORITY_HOST")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the example starts");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        )],
+    )
 }
 
 /// Issue 22: on a headless Linux machine (no Secret Service) the command keeps its cache in

@@ -10,6 +10,8 @@ use entra_testing::{Endpoint, Fault, FaultTimes, MockEntra, TestUser};
 
 mod common;
 
+use std::path::Path;
+
 use common::{Run, entra, entra_approving, signing_mock};
 
 const SCOPE: &str = "https://graph.microsoft.com/.default";
@@ -51,6 +53,24 @@ async fn hostile(faults: Vec<(Endpoint, Fault)>) -> (MockEntra, tempfile::TempDi
     (mock, dir)
 }
 
+/// `entra get-token --device-code` against the hostile `mock` (no cache, no instance
+/// discovery), with `extra` flags.
+async fn device_code_run(mock: &MockEntra, dir: &Path, extra: &[&str]) -> Run {
+    let authority = mock.base_url();
+    let mut args = vec![
+        "get-token",
+        "--scope",
+        SCOPE,
+        "--authority",
+        &authority,
+        "--disable-instance-discovery",
+        "--no-cache",
+        "--device-code",
+    ];
+    args.extend_from_slice(extra);
+    entra(dir, Some(&dir.join("ca.pem")), &args).await
+}
+
 fn json_fault(status: u16, body: &serde_json::Value) -> Fault {
     Fault::Response {
         status,
@@ -88,24 +108,7 @@ async fn a_hostile_device_code_answer_is_shown_escaped_and_the_timeout_bounds_th
         ),
     ])
     .await;
-    let authority = mock.base_url();
-    let run = entra(
-        dir.path(),
-        Some(&dir.path().join("ca.pem")),
-        &[
-            "get-token",
-            "--scope",
-            SCOPE,
-            "--authority",
-            &authority,
-            "--disable-instance-discovery",
-            "--no-cache",
-            "--device-code",
-            "--timeout",
-            "3",
-        ],
-    )
-    .await;
+    let run = device_code_run(&mock, dir.path(), &["--timeout", "3"]).await;
     assert_eq!(run.code, Some(4), "stderr:\n{}", run.stderr);
     assert!(
         run.error_line()
@@ -129,24 +132,7 @@ async fn a_hostile_error_description_is_shown_escaped() {
         ),
     )])
     .await;
-    let authority = mock.base_url();
-    let run = entra(
-        dir.path(),
-        Some(&dir.path().join("ca.pem")),
-        &[
-            "get-token",
-            "--scope",
-            SCOPE,
-            "--authority",
-            &authority,
-            "--disable-instance-discovery",
-            "--no-cache",
-            "--device-code",
-            "--timeout",
-            "30",
-        ],
-    )
-    .await;
+    let run = device_code_run(&mock, dir.path(), &["--timeout", "30"]).await;
     assert_eq!(run.code, Some(4), "stderr:\n{}", run.stderr);
     assert!(
         run.error_line().contains("AADSTS70000"),
@@ -176,22 +162,7 @@ async fn a_hostile_issuer_is_shown_escaped_in_the_mismatch_error() {
         .unwrap();
     document["issuer"] = format!("https://evil.example/{PAYLOAD}").into();
     mock.inject_fault(Endpoint::OpenIdConfiguration, json_fault(200, &document));
-    let authority = mock.base_url();
-    let run = entra(
-        dir.path(),
-        Some(&dir.path().join("ca.pem")),
-        &[
-            "get-token",
-            "--scope",
-            SCOPE,
-            "--authority",
-            &authority,
-            "--disable-instance-discovery",
-            "--no-cache",
-            "--device-code",
-        ],
-    )
-    .await;
+    let run = device_code_run(&mock, dir.path(), &[]).await;
     assert_ne!(run.code, Some(0), "stderr:\n{}", run.stderr);
     assert!(run.error_line().contains("issuer"), "{}", run.error_line());
     run.assert_shown_escaped();

@@ -411,7 +411,10 @@ async fn a_kubelogin_kubeconfig_converted_by_entra_works_with_kubectl() {
     assert!(!text.contains("kubelogin"), "{text}");
 
     // One sign-in with the same application and tenant fills the cache.
-    let signed_in = entra_approving(
+    // The converted entry uses the default cache (msal.cache); without a Secret Service it is
+    // the file in this test's own directory, shared with no other test.
+    let no_bus: &std::ffi::OsStr = "unix:path=/nonexistent/entra-test-bus".as_ref();
+    let signed_in = common::entra_approving_with(
         dir.path(),
         &ca,
         &[
@@ -429,15 +432,17 @@ async fn a_kubelogin_kubeconfig_converted_by_entra_works_with_kubectl() {
         ],
         &mock,
         &user,
+        &[("DBUS_SESSION_BUS_ADDRESS", no_bus)],
     )
     .await;
     assert_eq!(signed_in.code, Some(0), "{}", signed_in.stderr);
     mock.clear_log();
-    let env: [(&str, &std::ffi::OsStr); 4] = [
+    let env: [(&str, &std::ffi::OsStr); 5] = [
         ("AZURE_AUTHORITY_HOST", base.as_ref()),
         ("ENTRA_DISABLE_INSTANCE_DISCOVERY", "1".as_ref()),
         ("SSL_CERT_FILE", ca.as_os_str()),
         ("ENTRA_TOKEN_CACHE_DIR", dir.path().as_os_str()),
+        ("DBUS_SESSION_BUS_ADDRESS", no_bus),
     ];
     let Some(run) = kubectl_with(&kubeconfig, &env).await else {
         entra_testing::skip_or_fail("kubectl is not installed");

@@ -4,11 +4,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use base64::Engine as _;
 use entra_browser_flow::{InteractiveBrowserCredential, LoopbackError};
 use entra_cache::FileBackend;
-use entra_core::{BrowserOpenError, BrowserOpener, Error, TokenRequestOptions};
+use entra_core::{BrowserOpener, Error, TokenRequestOptions};
 use entra_testing::{
     DEFAULT_TENANT_ID, DEFAULT_USERNAME, Endpoint, HeadlessBrowser, MockEntra, TestTenant, TestUser,
 };
@@ -18,6 +17,7 @@ use tokio::net::TcpStream;
 use crate::common::{Env, SCOPE};
 use crate::persistence::NoKeyring;
 
+use crate::attack_first::AttackFirst;
 const MALLORY: &str = "mallory@attacker.example";
 
 /// The port of a loopback URL.
@@ -44,31 +44,6 @@ fn stopped_for_reuse(e: &Error) -> bool {
         next = source.source();
     }
     false
-}
-
-/// Runs `attack` with the start address the credential hands its opener, then lets the
-/// user's browser open it.
-struct AttackFirst<F> {
-    browser: HeadlessBrowser,
-    attack: F,
-}
-
-impl<F> std::fmt::Debug for AttackFirst<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AttackFirst")
-    }
-}
-
-#[async_trait]
-impl<F, Fut> BrowserOpener for AttackFirst<F>
-where
-    F: Fn(String) -> Fut + Send + Sync,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    async fn open(&self, url: &str) -> Result<(), BrowserOpenError> {
-        (self.attack)(url.to_owned()).await;
-        self.browser.open(url).await
-    }
 }
 
 fn credential_with<F, Fut>(env: &Env, attack: F) -> Arc<InteractiveBrowserCredential>

@@ -4,6 +4,8 @@
 // Tests may unwrap (CONTRIBUTING); helpers outside `#[test]` functions need it said.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../support/attack_first.rs"]
+mod attack_first;
 mod attacks;
 mod both;
 mod common;
