@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Run, entra_approving, signing_mock};
+use common::{Run, signing_mock};
 use entra_testing::{DEFAULT_TENANT_ID, MockEntra, TestUser};
 use http_body_util::Full;
 use hyper::body::Incoming;
