@@ -52,6 +52,9 @@
 //! (default [`SystemBrowser`]; [`PrintUrlOpener`] for machines without one), the cache backend
 //! ([`entra_cache::CacheBackend`]) and the `reqwest::Client` used for every request.
 
+// docs.rs (`--cfg docsrs`): mark the items a feature or a platform brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "azure_core")]
 pub mod azure_core;
 mod browser;

@@ -79,12 +79,15 @@ pub type ModifyFn<'a> = dyn FnMut(Loaded) -> Result<Option<Vec<u8>>, CacheError>
 /// Errors are returned to the caller of the cache operation. Implementations must be cheap to
 /// call when nothing changed: `load` runs before every lookup.
 ///
-/// An example backend keeping the document in a shared map (a stand-in for a database):
+/// To implement it, put `#[entra_cache::async_trait]` on the impl (the trait is an
+/// `async_trait`; without it the compiler reports E0195) and write the methods' parameters as
+/// the trait does. An example backend keeping the document in a shared map (a stand-in for a
+/// database):
 ///
 /// ```
 /// use std::collections::HashMap;
 /// use std::sync::{Arc, Mutex};
-/// use async_trait::async_trait;
+/// use entra_cache::async_trait;
 /// use entra_cache::{Cache, CacheBackend, CacheError, CacheVersion, Loaded, ModifyFn};
 ///
 /// #[derive(Debug, Default)]

@@ -51,6 +51,9 @@
 //! - [`Cache`]: a `TokenCache` kept in step with a backend; what a credential holds.
 //! - [`CacheDocument`] and the entry types: MSAL's schema, unknown fields kept on round trip.
 
+// docs.rs (`--cfg docsrs`): mark the items a feature or a platform brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod backend;
 mod cache;
 mod error;
@@ -59,6 +62,9 @@ mod persistent;
 mod token_cache;
 
 // The public interface is:
+/// Re-exported so that implementing [`CacheBackend`] (an `#[async_trait]` trait) needs no
+/// dependency of your own: write `#[entra_cache::async_trait]` on the impl.
+pub use async_trait::async_trait;
 pub use backend::{CacheBackend, CacheVersion, Loaded, MemoryBackend, ModifyFn};
 pub use cache::Cache;
 pub use error::{BoxError, CacheError};

@@ -98,6 +98,8 @@ pub(crate) struct Args {
     pub(crate) subscription: Option<String>,
     /// az's `--query FIELD`: print one field.
     pub(crate) query: Option<String>,
+    /// `login`: sign in whoever is cached (no account from the record file or the cache).
+    pub(crate) fresh_sign_in: bool,
 }
 
 impl Args {
@@ -488,6 +490,7 @@ pub(crate) fn login(mut a: Args, az: bool) -> Result<Command> {
         a.record = Some(crate::files::account_file()?);
     }
     a.az = az;
+    a.fresh_sign_in = true;
     check(Command::Login(a))
 }
 

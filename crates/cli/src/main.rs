@@ -14,6 +14,9 @@
 //! `expires_on`, `tenant`, `tokenType`), or a Kubernetes `ExecCredential`. Run `entra --help`
 //! for every flag and the exit codes.
 
+// clap turns the flags' doc comments into `--help` text, where a URL stays plain text.
+#![allow(rustdoc::bare_urls)]
+
 use std::ffi::OsString;
 use std::process::ExitCode;
 

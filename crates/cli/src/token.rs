@@ -115,6 +115,8 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
     // The account: the record file's, else the one the persistent cache holds (or the one
     // --username names), as `az` uses its signed-in account.
     let record = match &args.record {
+        // `login` signs in afresh, as az login does, and saves the new account there.
+        Some(_) if args.fresh_sign_in => None,
         Some(path) => read_record(path)?,
         None => None,
     };
@@ -124,10 +126,14 @@ pub(crate) async fn run(args: &Args, exec: &ExecInfo) -> Result<Got> {
         Some(p) => Some(Arc::new(p.backend(args.enable_cae)?)),
         None => None,
     };
+    // As az, only the account `login` saved (az answers for its signed-in account, never for
+    // another program's that happens to be alone in the shared cache).
     let record = match (record, &backend) {
         (Some(record), _) => Some(record),
-        (None, Some(backend)) => accounts::record_from_cache(backend, args).await?,
-        (None, None) => None,
+        (None, Some(backend)) if !args.az && !args.fresh_sign_in => {
+            accounts::record_from_cache(backend, args).await?
+        }
+        (None, _) => None,
     };
     let shared = persistence.clone().zip(backend);
     let credential =

@@ -125,6 +125,29 @@ async fn python_s_azure_cli_credential_and_every_sdk_s_command_line_get_tokens_f
     let setup = Setup::new(&mock, dir);
     let az = setup.bin.join("az");
 
+    // Another program's account alone in the shared cache is not az's: az answers only for
+    // the account `entra login` saved.
+    let other = TestUser::new("bob@contoso.com", DEFAULT_TENANT_ID);
+    mock.add_user(other.clone());
+    let theirs = entra_approving(
+        setup.dir.path(),
+        &setup.ca,
+        &[
+            "get-token",
+            "--scope",
+            "https://management.azure.com/.default",
+            "--device-code",
+            "--authority",
+            &setup.base,
+            "--disable-instance-discovery",
+        ],
+        &mock,
+        &other,
+    )
+    .await;
+    assert_eq!(theirs.code, Some(0), "{}", theirs.stderr);
+    mock.clear_log();
+
     // Not signed in: az's line, "unavailable" for Python, and its chain moves on.
     let out = setup.python(&python).await;
     assert_eq!(out["plain"]["error"], "CredentialUnavailableError", "{out}");

@@ -12,16 +12,20 @@ use crate::{AccessToken, AccessTokenInfo, Result, TokenRequestOptions};
 /// Python: `azure.core.credentials.TokenCredential` and `SupportsTokenInfo`. Implement
 /// [`get_token_info`](Self::get_token_info); [`get_token`](Self::get_token) follows from it.
 ///
+/// To implement it, put `#[entra_core::async_trait]` on the impl (the trait is an
+/// `async_trait`; without it, or with lifetimes written differently from the trait's, the
+/// compiler reports E0195) and write the parameters as below; `entra_core::time` is the `time`
+/// crate the token types use, so neither needs to be your own dependency.
+///
 /// ```
 /// use std::sync::Arc;
-/// use async_trait::async_trait;
+/// use entra_core::time::{Duration, OffsetDateTime};
 /// use entra_core::{AccessTokenInfo, Result, TokenCredential, TokenRequestOptions};
-/// use time::{Duration, OffsetDateTime};
 ///
 /// #[derive(Debug)]
 /// struct Fixed;
 ///
-/// #[async_trait]
+/// #[entra_core::async_trait]
 /// impl TokenCredential for Fixed {
 ///     async fn get_token_info(
 ///         &self,

@@ -27,6 +27,9 @@
 //! `entra-cache` (the MSAL token cache), `entra-browser-flow` (`InteractiveBrowserCredential`),
 //! `entra-testing` (a mock Entra ID for tests).
 
+// docs.rs (`--cfg docsrs`): mark the items a feature or a platform brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "azure_core")]
 pub mod azure_core;
 mod browser;
@@ -40,6 +43,10 @@ mod token;
 mod validate;
 
 // The public interface is:
+/// Re-exported so that implementing [`TokenCredential`] (an `#[async_trait]` trait whose
+/// tokens expire at a [`time::OffsetDateTime`]) needs neither crate as a dependency of your own:
+/// write `#[entra_core::async_trait]` on the impl, and use `entra_core::time`.
+pub use async_trait::async_trait;
 pub use browser::{BrowserOpenError, BrowserOpener};
 pub use chain::{ChainAttempts, ChainedTokenCredential};
 pub use credential::TokenCredential;
@@ -47,6 +54,8 @@ pub use error::{Error, ErrorKind, ErrorResponse, Reason, Result};
 pub use record::{AuthenticationRecord, RECORD_VERSION, RecordParts};
 pub use secret::{Secret, constant_time_eq};
 pub use terminal::{Untrusted, is_unsafe_for_terminal, terminal_safe};
+/// The `time` crate this one's types use (`OffsetDateTime`, `Duration`), re-exported.
+pub use time;
 pub use token::{AccessToken, AccessTokenInfo, TokenRequestOptions};
 pub use validate::{
     AzureAuthorityHosts, DEVELOPER_SIGN_ON_CLIENT_ID, validate_scopes, validate_tenant_id,

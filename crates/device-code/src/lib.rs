@@ -23,6 +23,9 @@
 //! # Ok(()) }
 //! ```
 
+// docs.rs (`--cfg docsrs`): mark the items a feature or a platform brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod credential;
 mod options;
 mod step;

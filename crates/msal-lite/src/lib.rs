@@ -57,6 +57,9 @@
 //!   ID token checks and the signed-in account.
 //! - [`MsalError`]: typed errors, convertible into [`entra_core::Error`].
 
+// docs.rs (`--cfg docsrs`): mark the items a feature or a platform brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod authority;
 mod challenge;
 mod claims;
@@ -93,6 +96,8 @@ pub use endpoints::{
     instance_discovery_url, issuer_matches_authority, openid_configuration_url,
     parse_instance_discovery, parse_openid_configuration,
 };
+/// The secret type of this crate's grants and responses, re-exported from `entra-core`.
+pub use entra_core::Secret;
 pub use error::{IdTokenProblem, MsalError, Result};
 pub use flight::SingleFlight;
 pub use id_token::{

@@ -53,6 +53,9 @@
 //! # Ok::<(), entra_core::Error>(())
 //! ```
 
+// docs.rs (`--cfg docsrs`): mark the items a feature or a platform brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[cfg(feature = "azure_core")]
 pub mod azure_core;
 mod client;

@@ -94,6 +94,9 @@
 //!
 //! mockito stays available for unit tests that stub a single request.
 
+// docs.rs (`--cfg docsrs`): mark the items a feature or a platform brings.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod browser;
 mod config;
 mod device_code;
