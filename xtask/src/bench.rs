@@ -609,8 +609,8 @@ fn measure_fresh_processes(target: &Path) -> Result<Vec<Measurement>, String> {
     Ok(out)
 }
 
-/// Runs `exe` with `args` and `env` `n` times; the median wall time in ms (each run must
-/// succeed and print a token when `token` is set).
+/// Runs `exe` with `args` and `env` `n` times (each run must succeed); the median and the
+/// smallest wall time, in ms.
 fn median_wall(
     exe: &Path,
     args: &[&str],
