@@ -14,7 +14,7 @@ use entra_cache::{
 };
 use entra_core::{
     AccessToken, AccessTokenInfo, AuthenticationRecord, DEVELOPER_SIGN_ON_CLIENT_ID, Error,
-    ErrorKind, Reason, Result, TokenRequestOptions, validate_scopes, validate_tenant_id,
+    ErrorKind, Result, TokenRequestOptions, validate_scopes, validate_tenant_id,
 };
 use entra_msal_lite::{
     Account, Authority, AuthorityHost, AuthorityOptions, EndpointResolver, Endpoints,
@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use tracing::Instrument as _;
 
 use crate::front::{FlightKey, Flights, FrontCache};
-use crate::options::{AuthenticateOptions, PublicClientOptions};
+use crate::options::{AuthenticateOptions, PublicClientOptions, check_record_matches};
 use crate::step::{InteractiveStep, StepContext, StepOutcome};
 use crate::tenant::{multitenant_disabled_by_env, resolve_tenant};
 
@@ -198,44 +198,6 @@ impl fmt::Debug for PublicClient {
             .field("has_record", &self.record.load().is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// An explicitly configured authority or client id must be the record's: the record's tokens
-/// were issued there and for that application, and a silent swap would send the sign-in (and
-/// the user's account name) to another host. Python lets the record win silently; this is the
-/// safe choice.
-fn check_record_matches(
-    record: &AuthenticationRecord,
-    authority: Option<&str>,
-    client_id: Option<&str>,
-    authority_options: &AuthorityOptions,
-) -> Result<()> {
-    if let Some(configured) = authority {
-        let configured = AuthorityHost::parse_with(configured, authority_options)?;
-        let recorded = AuthorityHost::parse_with(record.authority(), authority_options)?;
-        if !configured.host().eq_ignore_ascii_case(recorded.host()) {
-            return Err(Error::invalid_argument(format!(
-                "the authentication record is for the authority {} but the credential is \
-                 configured for {}: configure the record's authority (or none), or sign in \
-                 again without the record",
-                recorded.host(),
-                configured.host()
-            ))
-            .with_reason(Reason::RecordMismatch));
-        }
-    }
-    if let Some(configured) = client_id
-        && configured != record.client_id()
-    {
-        return Err(Error::invalid_argument(format!(
-            "the authentication record is for the client id {} but the credential is \
-             configured with {configured}: configure the record's client id (or none), or sign \
-             in again without the record",
-            record.client_id()
-        ))
-        .with_reason(Reason::RecordMismatch));
-    }
-    Ok(())
 }
 
 impl PublicClient {

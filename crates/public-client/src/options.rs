@@ -6,7 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use entra_cache::{CacheBackend, TokenCachePersistenceOptions};
-use entra_core::AuthenticationRecord;
+use entra_core::{AuthenticationRecord, Error, Reason, Result};
+use entra_msal_lite::{AuthorityHost, AuthorityOptions};
 
 /// Options of a [`PublicClient`](crate::PublicClient). A credential maps its own options onto
 /// these; nothing is checked until [`PublicClient::new`](crate::PublicClient::new).
@@ -296,4 +297,42 @@ impl AuthenticateOptions {
         self.enable_cae = enable;
         self
     }
+}
+
+/// An explicitly configured authority or client id must be the record's: the record's tokens
+/// were issued there and for that application, and a silent swap would send the sign-in (and
+/// the user's account name) to another host. Python lets the record win silently; this is the
+/// safe choice.
+pub(crate) fn check_record_matches(
+    record: &AuthenticationRecord,
+    authority: Option<&str>,
+    client_id: Option<&str>,
+    authority_options: &AuthorityOptions,
+) -> Result<()> {
+    if let Some(configured) = authority {
+        let configured = AuthorityHost::parse_with(configured, authority_options)?;
+        let recorded = AuthorityHost::parse_with(record.authority(), authority_options)?;
+        if !configured.host().eq_ignore_ascii_case(recorded.host()) {
+            return Err(Error::invalid_argument(format!(
+                "the authentication record is for the authority {} but the credential is \
+                 configured for {}: configure the record's authority (or none), or sign in \
+                 again without the record",
+                recorded.host(),
+                configured.host()
+            ))
+            .with_reason(Reason::RecordMismatch));
+        }
+    }
+    if let Some(configured) = client_id
+        && configured != record.client_id()
+    {
+        return Err(Error::invalid_argument(format!(
+            "the authentication record is for the client id {} but the credential is \
+             configured with {configured}: configure the record's client id (or none), or sign \
+             in again without the record",
+            record.client_id()
+        ))
+        .with_reason(Reason::RecordMismatch));
+    }
+    Ok(())
 }
