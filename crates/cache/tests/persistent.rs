@@ -431,6 +431,29 @@ async fn caches_on_one_file_see_each_other_and_cae_is_kept_apart() {
     assert_eq!(lookup(&a, "s").await, None);
 }
 
+/// The attributes msal-extensions looks its Secret Service item up by, for the cache file
+/// `name`, written out here (not taken from the library) so that the tests check them.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn msal_item_attributes(name: &str) -> [&str; 4] {
+    [
+        "xdg:schema",
+        name,
+        "MsalClientID",
+        "Microsoft.Developer.IdentityService",
+    ]
+}
+
+/// Removes a test's Secret Service item(s) with libsecret's `secret-tool`.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn clear_item(attributes: &[&str]) {
+    let status = Command::new("secret-tool")
+        .arg("clear")
+        .args(attributes)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// The default backend of `path` when it is the real Secret Service (encrypted); `None` after
 /// saying why it is skipped (in CI, where gnome-keyring runs, a failure).
 #[cfg(all(unix, not(target_os = "macos")))]
@@ -476,12 +499,7 @@ async fn the_secret_service_item_is_where_msal_extensions_looks() {
     let fresh = Cache::with_backend(Arc::new(FileBackend::new(&path)));
     assert_eq!(lookup(&fresh, "s").await.as_deref(), Some("keyring-at"));
 
-    let attributes = [
-        "xdg:schema",
-        &name,
-        "MsalClientID",
-        "Microsoft.Developer.IdentityService",
-    ];
+    let attributes = msal_item_attributes(&name);
     let out = Command::new("secret-tool")
         .arg("lookup")
         .args(attributes)
@@ -509,13 +527,7 @@ async fn the_secret_service_item_is_where_msal_extensions_looks() {
         .unwrap();
     let listing = String::from_utf8_lossy(&search.stdout);
     assert!(listing.contains("label = MSALCache"), "{listing}");
-    // Clean up the test's item.
-    let status = Command::new("secret-tool")
-        .arg("clear")
-        .args(attributes)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    clear_item(&attributes);
 }
 
 /// Issue 20 (also): an item with msal-extensions' attributes planted in another collection
@@ -530,12 +542,7 @@ async fn a_look_alike_item_in_another_collection_is_never_read() {
     let Some(b) = secret_service_backend(&path).await else {
         return;
     };
-    let attributes = [
-        "xdg:schema",
-        name.as_str(),
-        "MsalClientID",
-        "Microsoft.Developer.IdentityService",
-    ];
+    let attributes = msal_item_attributes(&name);
     let source = Cache::in_memory();
     source
         .write_token_response(&write("s", "planted-at"), now())
@@ -561,12 +568,7 @@ async fn a_look_alike_item_in_another_collection_is_never_read() {
     let cache = Cache::with_backend(Arc::new(b));
     assert_eq!(lookup(&cache, "s").await, None, "the planted item was read");
 
-    let status = Command::new("secret-tool")
-        .arg("clear")
-        .args(attributes)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    clear_item(&attributes);
 }
 
 // ---------------------------------------------------------------------------------------------
