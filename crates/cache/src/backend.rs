@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -156,12 +157,60 @@ pub trait CacheBackend: Send + Sync + fmt::Debug {
         update: &mut ModifyFn<'_>,
     ) -> Result<Option<CacheVersion>, CacheError>;
 
+    /// Waits until no other process sharing this store is refreshing a token, and returns a
+    /// [`RefreshLock`] that keeps the others waiting until it drops. A credential about to
+    /// redeem a refresh token takes it, re-reads the cache (another process may just have
+    /// written the token it needs), and holds it until the refreshed token is written: twenty
+    /// processes that find the same token expiring make one refresh request, not twenty.
+    ///
+    /// The wait is bounded (a holder that never finishes costs the others that bound, then
+    /// they refresh themselves), and a holder that dies releases it. `Ok(None)`: this store
+    /// does not coordinate refreshes (the default; enough for a store only one process uses).
+    ///
+    /// # Errors
+    /// The lock could not be taken; the caller refreshes without it.
+    async fn refresh_lock(&self) -> Result<Option<RefreshLock>, CacheError> {
+        Ok(None)
+    }
+
     /// What kind of store this is, for the `backend` field of the cache's tracing events:
     /// `memory` for [`MemoryBackend`], `file encrypted` or `file plaintext` for
     /// [`FileBackend`](crate::FileBackend). Never a location or anything from the document.
     /// Default: the implementing type's name ([`std::any::type_name`]).
     fn kind(&self) -> &'static str {
         std::any::type_name::<Self>()
+    }
+}
+
+/// Held by the one process sharing a store that refreshes a token (see
+/// [`CacheBackend::refresh_lock`]); dropping it lets the next go on.
+pub struct RefreshLock {
+    _held: Box<dyn Send + Sync>,
+    waited: Duration,
+}
+
+impl RefreshLock {
+    /// A lock held as long as `held` lives (a locked file, a lease), taken after waiting
+    /// `waited` for another holder.
+    pub fn new(held: impl Send + Sync + 'static, waited: Duration) -> Self {
+        Self {
+            _held: Box::new(held),
+            waited,
+        }
+    }
+
+    /// How long taking the lock waited for another process (zero: nobody held it).
+    #[must_use]
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+}
+
+impl fmt::Debug for RefreshLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshLock")
+            .field("waited", &self.waited)
+            .finish_non_exhaustive()
     }
 }
 

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tracing::{debug, instrument, trace};
 
 use crate::CacheError;
-use crate::backend::{CacheBackend, CacheVersion, Loaded};
+use crate::backend::{CacheBackend, CacheVersion, Loaded, RefreshLock};
 use crate::model::{AccountEntry, AppMetadataEntry, CacheDocument, IdTokenEntry};
 use crate::token_cache::{
     AccessTokenQuery, CachedAccessToken, CachedRefreshToken, Mutation, RefreshTokenQuery,
@@ -118,6 +118,18 @@ impl Cache {
     #[must_use]
     pub fn backend(&self) -> Option<&Arc<dyn CacheBackend>> {
         self.backend.as_ref()
+    }
+
+    /// The backend's [`refresh_lock`](CacheBackend::refresh_lock): `None` without a backend,
+    /// or when the backend does not coordinate refreshes among processes.
+    ///
+    /// # Errors
+    /// The backend could not take the lock.
+    pub async fn refresh_lock(&self) -> Result<Option<RefreshLock>, CacheError> {
+        match &self.backend {
+            Some(backend) => backend.refresh_lock().await,
+            None => Ok(None),
+        }
     }
 
     fn known_version(&self) -> Option<CacheVersion> {

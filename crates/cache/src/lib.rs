@@ -65,7 +65,7 @@ mod token_cache;
 /// Re-exported so that implementing [`CacheBackend`] (an `#[async_trait]` trait) needs no
 /// dependency of your own: write `#[entra_cache::async_trait]` on the impl.
 pub use async_trait::async_trait;
-pub use backend::{CacheBackend, CacheVersion, Loaded, MemoryBackend, ModifyFn};
+pub use backend::{CacheBackend, CacheVersion, Loaded, MemoryBackend, ModifyFn, RefreshLock};
 pub use cache::Cache;
 pub use error::{BoxError, CacheError};
 pub use model::{

@@ -87,6 +87,17 @@ fn authority_host(authority: &str) -> String {
     rest.split('/').next().unwrap_or(rest).to_ascii_lowercase()
 }
 
+/// The cache's `environment` of a `host[:port]`: the host without the port.
+fn environment_of(host: &str) -> &str {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    name.strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name)
+}
+
 /// The application the cache's tokens are for: `--client-id`, else the credential's default.
 fn client_id(args: &Args) -> &str {
     args.client_id
@@ -130,9 +141,17 @@ pub(crate) async fn record_from_cache(
     add_accounts(&Cache::with_backend(Arc::clone(backend)), &mut found).await?;
     let mut accounts: Vec<Account> = found.into_values().collect();
     // With --authority, only that authority's accounts: another's record would be refused.
+    // MSAL Python writes the host without an explicit port; the record keeps the port.
     if let Some(authority) = &args.authority {
         let host = authority_host(authority);
-        accounts.retain(|a| a.environment.eq_ignore_ascii_case(&host));
+        let environment = environment_of(&host);
+        accounts.retain(|a| {
+            a.environment.eq_ignore_ascii_case(&host)
+                || a.environment.eq_ignore_ascii_case(environment)
+        });
+        for account in &mut accounts {
+            account.environment.clone_from(&host);
+        }
     }
     let client_id = client_id(args);
     Ok(pick(accounts, args.username.as_deref())?.map(|a| {
@@ -211,4 +230,21 @@ pub(crate) async fn logout(args: &Args) -> Result<Option<String>> {
         }
     }
     Ok(Some(username))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::environment_of;
+
+    #[test]
+    fn the_environment_of_a_host_drops_only_an_explicit_port() {
+        assert_eq!(environment_of("localhost:8443"), "localhost");
+        assert_eq!(
+            environment_of("login.microsoftonline.com"),
+            "login.microsoftonline.com"
+        );
+        assert_eq!(environment_of("[::1]:8443"), "::1");
+        assert_eq!(environment_of("[::1]"), "::1");
+        assert_eq!(environment_of("host:"), "host:");
+    }
 }

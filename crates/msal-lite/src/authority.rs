@@ -279,10 +279,29 @@ impl Authority {
         self.kind
     }
 
-    /// `host[:port]`, lower-cased: the cache's `environment`.
+    /// `host[:port]`, lower-cased: where requests go, and the host of a record's `authority`.
     #[must_use]
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The cache's `environment` for this authority: the host name in lower case without the
+    /// port (and without an IPv6 address's brackets), as MSAL Python writes and looks it up.
+    /// Differs from [`host`](Self::host) only for an authority with an explicit port.
+    ///
+    /// ```
+    /// # use entra_msal_lite::Authority;
+    /// let adfs = Authority::parse("https://adfs.contoso.local:8443/adfs")?;
+    /// assert_eq!(adfs.host(), "adfs.contoso.local:8443");
+    /// assert_eq!(adfs.environment(), "adfs.contoso.local");
+    /// # Ok::<(), entra_msal_lite::MsalError>(())
+    /// ```
+    #[must_use]
+    pub fn environment(&self) -> &str {
+        let host = self.url.host_str().unwrap_or_default();
+        host.strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
     }
 
     /// The tenant: the first path segment (`adfs` for ADFS, the B2C tenant for B2C; for a

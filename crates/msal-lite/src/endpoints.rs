@@ -78,7 +78,7 @@ impl Endpoints {
         let (aliases, preferred_cache) = if authority.options().disable_instance_discovery {
             (
                 vec![authority.host().to_owned()],
-                authority.host().to_owned(),
+                authority.environment().to_owned(),
             )
         } else {
             (
@@ -109,6 +109,14 @@ impl Endpoints {
             .and_then(|mut s| s.next())
             .filter(|s| !s.is_empty())
             .unwrap_or(self.authority.tenant())
+    }
+
+    /// The environments whose cache entries are this authority's: the aliases, and the
+    /// authority's host without its port, which MSAL Python writes (an explicit port is kept
+    /// in the aliases, where older entries and the issuer check use it).
+    #[must_use]
+    pub fn cache_environments(&self) -> Vec<String> {
+        cache_environments(&self.authority, self.aliases.clone())
     }
 
     /// Whether `host` (case-insensitive) is one of this authority's aliases.
@@ -327,7 +335,7 @@ pub fn parse_openid_configuration(
     let preferred_cache = cloud::known_cloud(authority.host())
         .filter(|_| !authority.options().disable_instance_discovery)
         .map_or_else(
-            || authority.host().to_owned(),
+            || authority.environment().to_owned(),
             |c| c.preferred_cache.to_owned(),
         );
     Ok(Endpoints {
@@ -400,6 +408,19 @@ fn checked_url(text: &str, authority: &Authority) -> Option<Url> {
         _ => false,
     };
     (ok && url.host_str().is_some()).then_some(url)
+}
+
+/// `environments` with `authority`'s port-less host added when it is not among them.
+#[must_use]
+pub fn cache_environments(authority: &Authority, mut environments: Vec<String>) -> Vec<String> {
+    let environment = authority.environment();
+    if !environments
+        .iter()
+        .any(|e| e.eq_ignore_ascii_case(environment))
+    {
+        environments.push(environment.to_owned());
+    }
+    environments
 }
 
 /// `host` first, then the other aliases, without duplicates.
@@ -630,6 +651,32 @@ mod tests {
         assert_eq!(
             openid_configuration_url(&oidc).as_str(),
             "https://idp.example/realms/dev/.well-known/openid-configuration"
+        );
+    }
+
+    #[test]
+    fn an_explicit_port_is_written_without_and_found_with_and_without() {
+        let a = authority("https://login.contoso.local:8443/contoso");
+        let doc = oidc_doc(
+            "login.contoso.local:8443",
+            "contoso",
+            "https://login.contoso.local:8443/{tenantid}/v2.0",
+        );
+        let e = parse_openid_configuration(200, doc.as_bytes(), &a, &[]).unwrap();
+        // MSAL Python's environment is the host without the port; entries an earlier
+        // version wrote under `host:port` are still found.
+        assert_eq!(e.preferred_cache, "login.contoso.local");
+        assert_eq!(
+            e.cache_environments(),
+            ["login.contoso.local:8443", "login.contoso.local"]
+        );
+        // The issuer check still needs the port.
+        assert_eq!(e.aliases, ["login.contoso.local:8443"]);
+        // Without a port nothing is added.
+        let b = authority("https://login.contoso.local/contoso");
+        assert_eq!(
+            cache_environments(&b, vec!["login.contoso.local".to_owned()]),
+            ["login.contoso.local"]
         );
     }
 

@@ -268,7 +268,7 @@ impl<'a> IdTokenValidation<'a> {
 pub struct Account {
     /// `uid.utid` from `client_info`, else the ID token's `sub` (ADFS).
     pub home_account_id: String,
-    /// The authority host (the cache's `environment`).
+    /// The authority's host without its port (the cache's `environment`, [`Authority::environment`]).
     pub environment: String,
     /// The issuing tenant: `tid`, else the issuer's first path segment.
     pub tenant_id: String,
@@ -300,7 +300,7 @@ impl Account {
         };
         Ok(Self {
             home_account_id,
-            environment: authority.host().to_owned(),
+            environment: authority.environment().to_owned(),
             tenant_id: claims.tenant_id(),
             local_account_id: claims
                 .oid

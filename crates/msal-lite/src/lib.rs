@@ -93,7 +93,7 @@ pub use device_code::{
 };
 pub use endpoints::{
     AliasGroup, EndpointSource, Endpoints, INSTANCE_DISCOVERY_ENDPOINT, InstanceDiscovery,
-    instance_discovery_url, issuer_matches_authority, openid_configuration_url,
+    cache_environments, instance_discovery_url, issuer_matches_authority, openid_configuration_url,
     parse_instance_discovery, parse_openid_configuration,
 };
 /// The secret type of this crate's grants and responses, re-exported from `entra-core`.

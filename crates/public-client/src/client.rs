@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
 use entra_cache::{
-    AccessTokenQuery, AccountWrite, Cache, CacheBackend, RefreshTokenQuery,
+    AccessTokenQuery, AccountWrite, Cache, CacheBackend, RefreshLock, RefreshTokenQuery,
     TokenCachePersistenceOptions, TokenWrite,
 };
 use entra_core::{
@@ -18,8 +18,8 @@ use entra_core::{
 };
 use entra_msal_lite::{
     Account, Authority, AuthorityHost, AuthorityOptions, EndpointResolver, Endpoints,
-    IdTokenValidation, MsalError, TokenClient, TokenResponse, authentication_record, check_scopes,
-    default_arm_scope, merge_client_capabilities,
+    IdTokenValidation, MsalError, TokenClient, TokenResponse, authentication_record,
+    cache_environments, check_scopes, default_arm_scope, merge_client_capabilities,
 };
 use time::OffsetDateTime;
 use tracing::Instrument as _;
@@ -440,9 +440,9 @@ impl PublicClient {
             .map(|e| (*e).clone())
             .or_else(|| Endpoints::known_cloud(authority))
         {
-            Some(e) => (e.aliases.clone(), e.realm().to_owned()),
+            Some(e) => (e.cache_environments(), e.realm().to_owned()),
             None => (
-                vec![authority.host().to_owned()],
+                cache_environments(authority, vec![authority.host().to_owned()]),
                 authority.tenant().to_owned(),
             ),
         }
@@ -805,9 +805,39 @@ impl PublicClient {
             tracing::debug!("cached access token is past refresh_on: refreshing");
             aging = Some(found.info);
         }
+        // A refresh may follow. Other processes sharing the persistent cache may be about to
+        // make the same one: take turns, and look again once it is ours (the token may have
+        // just been written by another process; then no request at all).
+        let turn = if claims.is_none() {
+            self.refresh_turn(cache).await
+        } else {
+            None
+        };
+        if turn.is_some()
+            && let Some(found) = self
+                .find_cached(
+                    cache,
+                    &record,
+                    &environments,
+                    &realm,
+                    scopes,
+                    OffsetDateTime::now_utc(),
+                )
+                .await?
+        {
+            if !found.aging {
+                tracing::debug!(
+                    source = "cache",
+                    "access token another process refreshed, served from the cache"
+                );
+                return Ok((found.info, Outcome::Hit));
+            }
+            aging = Some(found.info);
+        }
         // A request may follow: resolve the authority now.
         let endpoints = self.endpoints(tenant).await.map_err(SilentMiss::Failed)?;
-        let keys_changed = endpoints.aliases != environments || endpoints.realm() != realm;
+        let resolved_environments = endpoints.cache_environments();
+        let keys_changed = resolved_environments != environments || endpoints.realm() != realm;
         if claims.is_none()
             && aging.is_none()
             && keys_changed
@@ -815,7 +845,7 @@ impl PublicClient {
                 .find_cached(
                     cache,
                     &record,
-                    &endpoints.aliases,
+                    &resolved_environments,
                     endpoints.realm(),
                     scopes,
                     now,
@@ -844,6 +874,30 @@ impl PublicClient {
         }
     }
 
+    /// This process's turn to refresh among those sharing the persistent cache, held until
+    /// the refreshed token is written; `None` without a persistent cache, or when the turn
+    /// could not be taken (then this process refreshes anyway: a lock must never cost a
+    /// token).
+    async fn refresh_turn(&self, cache: &Cache) -> Option<RefreshLock> {
+        match cache.refresh_lock().await {
+            Ok(turn) => {
+                if let Some(waited) = turn.as_ref().map(RefreshLock::waited)
+                    && !waited.is_zero()
+                {
+                    tracing::debug!(
+                        waited_ms = waited.as_millis(),
+                        "waited for another process's refresh"
+                    );
+                }
+                turn
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not take turns with other processes to refresh");
+                None
+            }
+        }
+    }
+
     async fn refresh(
         &self,
         cache: &Cache,
@@ -854,7 +908,8 @@ impl PublicClient {
         cae: bool,
     ) -> std::result::Result<AccessTokenInfo, SilentMiss> {
         let home = record.home_account_id();
-        let query = RefreshTokenQuery::new(&self.client_id, home, &endpoints.aliases);
+        let environments = endpoints.cache_environments();
+        let query = RefreshTokenQuery::new(&self.client_id, home, &environments);
         let candidates = cache
             .find_refresh_tokens(&query)
             .await
@@ -909,7 +964,7 @@ impl PublicClient {
         let granted = (!response.scope.is_empty()).then(|| response.scope.join(" "));
         let mut write = TokenWrite::new(
             &self.client_id,
-            endpoints.authority.host(),
+            endpoints.authority.environment(),
             endpoints.realm(),
             scopes,
         )

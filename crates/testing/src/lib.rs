@@ -104,6 +104,7 @@ mod endpoints;
 mod entra_error;
 mod error;
 mod fault;
+mod gate;
 mod keys;
 mod log;
 mod server;
@@ -123,6 +124,7 @@ pub use config::{
 pub use endpoints::{REFUSE_HEADER, SIGN_IN_PAGE_PARAM, USER_HEADER};
 pub use error::MockError;
 pub use fault::{Endpoint, Fault, FaultTimes};
+pub use gate::Gate;
 pub use log::RecordedRequest;
 pub use server::MockEntra;
 pub use skip::{UNDER_WINE_ENV, in_ci, skip_or_fail, skip_under_wine, under_wine};

@@ -20,6 +20,7 @@ use crate::config::{
     DEFAULT_USERNAME, MockEntraBuilder, Settings,
 };
 use crate::fault::{Endpoint, Fault, FaultTimes};
+use crate::gate::Gate;
 use crate::keys::SigningKey;
 use crate::log::RecordedRequest;
 use crate::users::{TestTenant, TestUser};
@@ -69,6 +70,7 @@ pub(crate) struct State {
     pub(crate) log: Vec<RecordedRequest>,
     pub(crate) counts: HashMap<Endpoint, u64>,
     pub(crate) faults: HashMap<Endpoint, FaultQueue>,
+    pub(crate) gates: HashMap<Endpoint, Gate>,
     pub(crate) codes: HashMap<String, CodeGrant>,
     pub(crate) used_codes: HashMap<String, Instant>,
     pub(crate) refresh_tokens: HashMap<String, RefreshGrant>,
@@ -219,6 +221,7 @@ impl MockEntra {
             log: Vec::new(),
             counts: HashMap::new(),
             faults: fault_map,
+            gates: HashMap::new(),
             codes: HashMap::new(),
             used_codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
@@ -485,6 +488,14 @@ impl MockEntra {
     pub fn inject_fault_times(&self, endpoint: Endpoint, fault: Fault, times: FaultTimes) {
         let mut st = self.shared.state();
         push_fault(st.faults.entry(endpoint).or_default(), fault, times);
+    }
+
+    /// Holds every request to `endpoint` at a [`Gate`] until the test opens it (then they
+    /// are answered normally, faults included). A second call replaces the gate.
+    pub fn hold(&self, endpoint: Endpoint) -> Gate {
+        let gate = Gate::default();
+        self.shared.state().gates.insert(endpoint, gate.clone());
+        gate
     }
 
     /// Removes every queued and persistent fault.

@@ -15,6 +15,7 @@
 #       Prints {"access_tokens": [...targets...]} as a fresh process of azure-identity reads them.
 import base64
 import json
+import os
 import socket
 import sys
 
@@ -30,6 +31,11 @@ mode, port, ca, tenant, scope, name, cae = sys.argv[1:8]
 port = int(port)
 cae = cae == "1"
 options = TokenCachePersistenceOptions() if name == "-" else TokenCachePersistenceOptions(name=name)
+# ENTRA_INTEROP_AUTHORITY: "127.0.0.1:PORT" (an authority with an explicit port, instance
+# discovery off) or "-" for login.microsoftonline.com.
+authority = os.environ.get("ENTRA_INTEROP_AUTHORITY", "-")
+where = {} if authority == "-" else {
+    "authority": "https://" + authority, "disable_instance_discovery": True}
 
 # The mock serves the real Entra host names (its certificate names them): send them to its port.
 real_getaddrinfo = socket.getaddrinfo
@@ -57,6 +63,7 @@ if mode == "sign-in":
         cache_persistence_options=options,
         prompt_callback=prompt,
         connection_verify=ca,
+        **where,
     )
     record = credential.authenticate(scopes=[scope], enable_cae=cae)
     token = credential.get_token(scope, enable_cae=cae)
@@ -69,6 +76,8 @@ elif mode == "silent":
         cache_persistence_options=options,
         disable_automatic_authentication=True,
         connection_verify=ca,
+        # The record names the authority; azure-identity refuses a second one.
+        **{k: v for k, v in where.items() if k != "authority"},
     )
     try:
         say({"token": credential.get_token(scope, enable_cae=cae).token})

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 
-use entra_browser_flow::InteractiveBrowserCredential;
+use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
 use entra_cache::{Cache, CacheBackend, TokenCachePersistenceOptions, TokenWrite};
 use entra_core::{AuthenticationRecord, TokenRequestOptions};
 use entra_testing::{Endpoint, MockEntra};
@@ -58,6 +58,11 @@ struct Side {
     ca: PathBuf,
     name: Option<&'static str>,
     cae: bool,
+    /// `127.0.0.1:PORT`, the mock's own address with its explicit port, as both sides'
+    /// authority (instance discovery disabled); `None`: `login.microsoftonline.com`.
+    /// (Not `localhost:PORT`: azure-identity reads a record's `localhost:PORT` as a URL of
+    /// scheme `localhost` and refuses its own record, as for any host name with a port.)
+    authority: Option<String>,
 }
 
 impl Side {
@@ -71,6 +76,26 @@ impl Side {
             ca,
             name,
             cae,
+            authority: None,
+        }
+    }
+
+    /// Both sides sign in at the mock's own address, an authority with an explicit port.
+    fn at_explicit_port(mut self, mock: &MockEntra) -> Self {
+        self.authority = Some(format!("127.0.0.1:{}", mock.port()));
+        self
+    }
+
+    /// Our credential's options: the test's, at this side's authority.
+    fn options(&self, env: &Env) -> InteractiveBrowserCredentialOptions {
+        let options = env
+            .options()
+            .with_cache_persistence_options(self.persistence());
+        match &self.authority {
+            Some(host) => options
+                .with_authority(format!("https://{host}"))
+                .with_disable_instance_discovery(true),
+            None => options,
         }
     }
 
@@ -98,6 +123,10 @@ impl Side {
             .arg(self.name.unwrap_or("-"))
             .arg(if self.cae { "1" } else { "0" })
             .args(extra)
+            .env(
+                "ENTRA_INTEROP_AUTHORITY",
+                self.authority.as_deref().unwrap_or("-"),
+            )
             .env("HOME", self.home.path())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -107,8 +136,19 @@ impl Side {
     }
 }
 
-fn next_json(lines: &mut std::io::Lines<BufReader<ChildStdout>>) -> serde_json::Value {
-    let line = lines.next().expect("python printed a line").unwrap();
+fn next_json(
+    lines: &mut std::io::Lines<BufReader<ChildStdout>>,
+    child: &mut Child,
+) -> serde_json::Value {
+    let Some(line) = lines.next() else {
+        let mut stderr = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+        }
+        let _ = child.wait();
+        panic!("python printed no line; its stderr:\n{stderr}");
+    };
+    let line = line.unwrap();
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
 }
 
@@ -126,6 +166,10 @@ fn finish(child: Child) {
 /// signs in for another scope, and a fresh Python credential with our record gets our token
 /// with no token request.
 async fn both_directions(name: Option<&'static str>, cae: bool) {
+    both_directions_at(name, cae, false).await;
+}
+
+async fn both_directions_at(name: Option<&'static str>, cae: bool, explicit_port: bool) {
     let Some(python) = python_or_skip() else {
         return;
     };
@@ -133,28 +177,28 @@ async fn both_directions(name: Option<&'static str>, cae: bool) {
     let env =
         Env::with(MockEntra::builder().device_code_interval(std::time::Duration::from_secs(1)))
             .await;
-    let side = Side::new(python, &env.mock, name, cae);
+    let mut side = Side::new(python, &env.mock, name, cae);
+    if explicit_port {
+        side = side.at_explicit_port(&env.mock);
+    }
     let tenant = env.mock.default_tenant().id().to_owned();
 
     // Python first.
     let mut child = side.python("sign-in", &env.mock, SCOPE, &[]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let code = next_json(&mut lines)["user_code"]
+    let code = next_json(&mut lines, &mut child)["user_code"]
         .as_str()
         .unwrap()
         .to_owned();
     assert!(env.mock.approve_device_code(&code));
-    let signed_in = next_json(&mut lines);
+    let signed_in = next_json(&mut lines, &mut child);
     finish(child);
     let record = AuthenticationRecord::deserialize(signed_in["record"].as_str().unwrap()).unwrap();
 
     env.mock.clear_log();
-    let ours = InteractiveBrowserCredential::new(
-        env.options()
-            .with_authentication_record(record)
-            .with_cache_persistence_options(side.persistence()),
-    )
-    .unwrap();
+    let ours =
+        InteractiveBrowserCredential::new(side.options(&env).with_authentication_record(record))
+            .unwrap();
     let token = ours
         .get_token(&[SCOPE], Some(side.request()))
         .await
@@ -169,12 +213,8 @@ async fn both_directions(name: Option<&'static str>, cae: bool) {
     drop(ours);
 
     // Ours first, for a scope Python has no token for.
-    let ours = InteractiveBrowserCredential::new(
-        env.options()
-            .with_tenant_id(&tenant)
-            .with_cache_persistence_options(side.persistence()),
-    )
-    .unwrap();
+    let ours =
+        InteractiveBrowserCredential::new(side.options(&env).with_tenant_id(&tenant)).unwrap();
     let token = ours
         .get_token(&[OTHER_SCOPE], Some(side.request()))
         .await
@@ -190,7 +230,7 @@ async fn both_directions(name: Option<&'static str>, cae: bool) {
         .write_all(record.serialize().as_bytes())
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let answer = next_json(&mut lines);
+    let answer = next_json(&mut lines, &mut child);
     finish(child);
     assert_eq!(
         answer["token"].as_str(),
@@ -228,6 +268,12 @@ async fn the_cae_cache_is_shared_with_python_azure_identity_both_ways() {
     both_directions(Some("entra-interop-cae"), true).await;
 }
 
+// MSAL Python keys entries by the host without the port; we write that and find both forms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authority_with_an_explicit_port_shares_the_cache_with_python_both_ways() {
+    both_directions_at(None, false, true).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_custom_named_cache_is_shared_with_python_azure_identity_both_ways() {
     both_directions(Some("entra-interop-custom"), false).await;
@@ -252,7 +298,7 @@ async fn python_and_rust_writing_200_tokens_each_at_once_lose_none() {
 
     let mut child = side.python("write", &mock, SCOPE, &[&N.to_string()]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = next_json(&mut lines);
+    let ready = next_json(&mut lines, &mut child);
     assert_eq!(ready["encrypted"], true, "{ready}");
     // Both start together.
     writeln!(child.stdin.as_mut().unwrap(), "go").unwrap();
@@ -268,7 +314,7 @@ async fn python_and_rust_writing_200_tokens_each_at_once_lose_none() {
         .with_access_token(format!("rs-at-{i}"), 3600);
         cache.write_token_response(&write, now).await.unwrap();
     }
-    assert_eq!(next_json(&mut lines)["done"], N);
+    assert_eq!(next_json(&mut lines, &mut child)["done"], N);
     finish(child);
 
     let mut expected: Vec<String> = (0..N)
@@ -290,7 +336,7 @@ async fn python_and_rust_writing_200_tokens_each_at_once_lose_none() {
     // A fresh process of Python's.
     let mut child = side.python("count", &mock, SCOPE, &[]);
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let theirs = next_json(&mut lines);
+    let theirs = next_json(&mut lines, &mut child);
     finish(child);
     assert_eq!(theirs["access_tokens"], serde_json::json!(expected));
 }

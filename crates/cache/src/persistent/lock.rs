@@ -228,3 +228,49 @@ impl Drop for FileLock {
             Some((Instant::now(), self.since.elapsed()));
     }
 }
+
+/// The refresh lock of a cache: an OS advisory lock (`flock`, `LockFileEx`) on
+/// `<cache>.refresh.lock`, which the OS releases when its holder exits, however it exits. Only
+/// our processes take it, and never while they hold the cache's lock file, so MSAL's
+/// programs never wait for a refresh of ours. Waits at most `wait` for another holder, then
+/// returns `None` (the caller refreshes anyway).
+pub(super) fn refresh_lock(
+    path: &Path,
+    wait: Duration,
+) -> Result<Option<(File, Duration)>, CacheError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| CacheError::io("open the refresh lock", path, e))?;
+    let start = Instant::now();
+    let mut said = false;
+    loop {
+        match file.try_lock() {
+            Ok(()) if !said => return Ok(Some((file, Duration::ZERO))),
+            Ok(()) => return Ok(Some((file, start.elapsed()))),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => {
+                return Err(CacheError::io("lock the refresh lock", path, e));
+            }
+        }
+        if !said {
+            debug!(file = %path.display(), "another process is refreshing a token: waiting for it");
+            said = true;
+        }
+        if start.elapsed() > wait {
+            warn!(
+                file = %path.display(),
+                waited_ms = start.elapsed().as_millis(),
+                "another process's refresh has not finished: refreshing here too"
+            );
+            return Ok(None);
+        }
+        std::thread::sleep(LOCK_RETRY);
+    }
+}

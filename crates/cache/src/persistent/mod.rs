@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use tracing::{debug, warn};
 
 use crate::CacheError;
-use crate::backend::{CacheBackend, CacheVersion, Loaded, ModifyFn};
+use crate::backend::{CacheBackend, CacheVersion, Loaded, ModifyFn, RefreshLock};
 use crate::error::BoxError;
 
 #[cfg(windows)]
@@ -172,6 +172,14 @@ impl FileBackend {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The refresh lock, `<path>.refresh.lock` (see [`CacheBackend::refresh_lock`]).
+    #[must_use]
+    pub fn refresh_lock_path(&self) -> PathBuf {
+        let mut path = self.path.clone().into_os_string();
+        path.push(".refresh.lock");
+        PathBuf::from(path)
     }
 
     /// The lock file, `<path>.lockfile`.
@@ -395,6 +403,17 @@ fn write(path: &Path, mode: &Mode, data: &[u8]) -> Result<CacheVersion, CacheErr
 
 #[async_trait]
 impl CacheBackend for FileBackend {
+    async fn refresh_lock(&self) -> Result<Option<RefreshLock>, CacheError> {
+        let (path, lock_path) = (self.path.clone(), self.refresh_lock_path());
+        let wait = self.lock_timeout;
+        blocking(move || {
+            create_dir(&path)?;
+            Ok(lock::refresh_lock(&lock_path, wait)?
+                .map(|(file, waited)| RefreshLock::new(file, waited)))
+        })
+        .await
+    }
+
     async fn load(&self, known: Option<&CacheVersion>) -> Result<Loaded, CacheError> {
         let mode = self.mode().await?;
         let path = self.path.clone();

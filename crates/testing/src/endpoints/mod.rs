@@ -258,6 +258,10 @@ pub(crate) async fn handle(
     let route = Route::parse(&ctx.path);
     let endpoint = route.endpoint();
 
+    let gate = shared.state().gates.get(&endpoint).cloned();
+    if let Some(gate) = gate {
+        gate.pass().await;
+    }
     let fault = shared.state().take_fault(endpoint);
     let mut faulted = fault.is_some();
     let result = match fault {
