@@ -1141,3 +1141,95 @@ fn replace_retries() -> Arc<tokio::sync::Notify> {
         notify
     }))
 }
+
+/// A secret store that counts how often the document is read from it.
+#[derive(Debug, Default)]
+struct CountingStore {
+    inner: MemorySecretStore,
+    loads: std::sync::atomic::AtomicUsize,
+}
+
+impl SecretStore for CountingStore {
+    fn load(&self) -> Result<Option<Vec<u8>>, BoxError> {
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.load()
+    }
+    fn save(&self, document: &[u8]) -> Result<(), BoxError> {
+        self.inner.save(document)
+    }
+    // As the Secret Service's: the probe asks whether the store is usable, not for the document.
+    fn check(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+    fn kind(&self) -> &'static str {
+        "counting"
+    }
+}
+
+// What `entra` does: the account lookup and the credential read through one backend. The
+// second reader gets the document without asking the store again (a D-Bus round trip with
+// the Secret Service), and a write by another process is still seen.
+#[tokio::test]
+async fn a_second_reader_of_one_backend_does_not_ask_the_store_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("msal.cache.nocae");
+    let store = Arc::new(CountingStore::default());
+    let loads = || store.loads.load(std::sync::atomic::Ordering::SeqCst);
+    let other_process = Cache::with_backend(Arc::new(
+        FileBackend::new(&path).with_secret_store(store.clone()),
+    ));
+    other_process
+        .write_token_response(&write("s1", "at-1"), now())
+        .await
+        .unwrap();
+
+    let backend: Arc<dyn CacheBackend> =
+        Arc::new(FileBackend::new(&path).with_secret_store(store.clone()));
+    let before = loads();
+    let first = Cache::with_backend(Arc::clone(&backend));
+    assert_eq!(lookup(&first, "s1").await.as_deref(), Some("at-1"));
+    assert_eq!(loads(), before + 1);
+    let second = Cache::with_backend(Arc::clone(&backend));
+    assert_eq!(lookup(&second, "s1").await.as_deref(), Some("at-1"));
+    assert_eq!(
+        loads(),
+        before + 1,
+        "the second reader asked the store again"
+    );
+
+    // Another process writes (and touches the signal file): the next reader sees it.
+    other_process
+        .write_token_response(&write("s2", "at-2"), now())
+        .await
+        .unwrap();
+    let third = Cache::with_backend(Arc::clone(&backend));
+    assert_eq!(lookup(&third, "s2").await.as_deref(), Some("at-2"));
+}
+
+// Issue 21: processes that share the cache take turns to refresh. The turn is an OS lock on
+// `<cache>.refresh.lock`: a second taker waits for the first, at most the lock timeout, then
+// goes on without it; once the first lets go it is taken at once.
+#[tokio::test]
+async fn refreshes_take_turns_through_the_refresh_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("msal.cache.nocae");
+    let first = FileBackend::new(&path).with_protector(Arc::new(StandInProtector(7)));
+    let second = FileBackend::new(&path)
+        .with_protector(Arc::new(StandInProtector(7)))
+        .with_lock_timeout(Duration::from_millis(50));
+    let turn = first
+        .refresh_lock()
+        .await
+        .unwrap()
+        .expect("a file backend takes turns");
+    assert!(turn.waited().is_zero());
+    assert!(first.refresh_lock_path().exists());
+    // Held: the second waits its bound out and is told to go on without a turn.
+    assert!(second.refresh_lock().await.unwrap().is_none());
+    drop(turn);
+    let turn = second.refresh_lock().await.unwrap().expect("free again");
+    assert!(turn.waited().is_zero());
+    // A memory backend (one process) does not take turns.
+    let memory = entra_cache::MemoryBackend::new();
+    assert!(memory.refresh_lock().await.unwrap().is_none());
+}

@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -114,7 +114,14 @@ pub struct FileBackend {
     encryption: Encryption,
     lock_timeout: Duration,
     mode: tokio::sync::OnceCell<Mode>,
+    /// With a store: the document this backend last read and its version, so that a second
+    /// reader in this process (a new [`Cache`](crate::Cache) over the same backend) gets it
+    /// without asking the store again while the signal file is unchanged.
+    remembered: Mutex<Option<Arc<Remembered>>>,
 }
+
+/// A document a backend read from its store, and its version.
+type Remembered = (CacheVersion, Vec<u8>);
 
 impl fmt::Debug for FileBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -136,6 +143,7 @@ impl FileBackend {
             encryption: Encryption::Platform,
             lock_timeout: lock::LOCK_TIMEOUT,
             mode: tokio::sync::OnceCell::new(),
+            remembered: Mutex::new(None),
         }
     }
 
@@ -310,6 +318,7 @@ fn read(
     mode: &Mode,
     known: Option<&CacheVersion>,
     check_stat_first: bool,
+    remembered: Option<&Remembered>,
 ) -> Result<Loaded, CacheError> {
     let (known_stat, known_hash) = split_version(known);
     let (stat, raw) = match mode {
@@ -317,6 +326,16 @@ fn read(
             let stat = signal_stat(path)?;
             if check_stat_first && known_stat == Some(stat.as_str()) {
                 return Ok(Loaded::Unchanged);
+            }
+            // The document this process last read, if the signal file says it is current.
+            if check_stat_first
+                && let Some((version, data)) = remembered
+                && split_version(Some(version)).0 == Some(stat.as_str())
+            {
+                return Ok(Loaded::Data {
+                    data: data.clone(),
+                    version: version.clone(),
+                });
             }
             let Some(raw) = store
                 .load()
@@ -418,7 +437,26 @@ impl CacheBackend for FileBackend {
         let mode = self.mode().await?;
         let path = self.path.clone();
         let known = known.cloned();
-        blocking(move || read(&path, &mode, known.as_ref(), true)).await
+        let store = matches!(mode, Mode::Store(_));
+        let remembered = if store {
+            self.remembered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        } else {
+            None
+        };
+        let loaded =
+            blocking(move || read(&path, &mode, known.as_ref(), true, remembered.as_deref()))
+                .await?;
+        if store && let Loaded::Data { data, version } = &loaded {
+            *self
+                .remembered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                Some(Arc::new((version.clone(), data.clone())));
+        }
+        Ok(loaded)
     }
 
     async fn modify(
@@ -435,7 +473,7 @@ impl CacheBackend for FileBackend {
             create_dir(&path)?;
             let lock = FileLock::acquire(&lock_path, timeout)?;
             remove_stale_temp_files(&path);
-            let loaded = read(&path, &read_mode, known.as_ref(), false)?;
+            let loaded = read(&path, &read_mode, known.as_ref(), false, None)?;
             Ok((lock, loaded))
         })
         .await?;

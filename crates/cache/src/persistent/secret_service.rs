@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use secret_service::EncryptionType;
-use secret_service::blocking::SecretService;
+use secret_service::blocking::{Collection, SecretService};
+use zvariant::OwnedObjectPath;
 
 use super::options::SecretServiceItem;
 use super::store::SecretStore;
@@ -26,9 +27,39 @@ const CONTENT_TYPE: &str = "text/plain";
 /// with the same attributes in another collection is never read, and nothing is ever asked
 /// to unlock (a locked default collection is reported, as a missing keyring is). The D-Bus
 /// connection is opened on first use and kept.
+///
+/// The session transfers the secret in the clear over the user's session bus (the Secret
+/// Service's `plain` algorithm) unless [`with_encrypted_session`](Self::with_encrypted_session)
+/// asks for the Diffie-Hellman one: only the user's own processes (and root) can connect to
+/// that bus, and any of them may ask the Secret Service for the item itself, so the
+/// encrypted session hides the document from nobody who could see it, and its key exchange
+/// in pure Rust costs each process about 5 ms (measured in `cargo xtask bench`'s fresh
+/// process; ARCHITECTURE.md, residual risks).
 pub struct SecretServiceStore {
     item: SecretServiceItem,
-    service: Mutex<Option<SecretService<'static>>>,
+    encrypted_session: bool,
+    connection: Mutex<Option<Connection>>,
+}
+
+/// An open session with the Secret Service, and the default collection's object path once
+/// known (resolved once per connection: one D-Bus round trip less on every later call).
+struct Connection {
+    service: SecretService<'static>,
+    default_collection: Option<OwnedObjectPath>,
+}
+
+impl Connection {
+    /// The default collection (the `default` alias), resolved on first use.
+    fn default_collection(&mut self) -> Result<Collection<'_>, secret_service::Error> {
+        match &self.default_collection {
+            Some(path) => self.service.get_collection_by_path(path.clone()),
+            None => {
+                let collection = self.service.get_default_collection()?;
+                self.default_collection = Some(collection.collection_path.clone());
+                Ok(collection)
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for SecretServiceStore {
@@ -45,8 +76,17 @@ impl SecretServiceStore {
     pub fn new(item: SecretServiceItem) -> Self {
         Self {
             item,
-            service: Mutex::new(None),
+            encrypted_session: false,
+            connection: Mutex::new(None),
         }
+    }
+
+    /// Negotiates an encrypted session (Diffie-Hellman, AES) for the secret's transfer over
+    /// D-Bus, as libsecret does; by default the transfer is `plain` (see the type's docs).
+    #[must_use]
+    pub fn with_encrypted_session(mut self, encrypted: bool) -> Self {
+        self.encrypted_session = encrypted;
+        self
     }
 
     fn attributes(&self) -> HashMap<&str, &str> {
@@ -61,16 +101,27 @@ impl SecretServiceStore {
     /// so that the next call reconnects (the daemon may have restarted).
     fn with<T>(
         &self,
-        f: impl FnOnce(&SecretService<'static>) -> Result<T, secret_service::Error>,
+        f: impl FnOnce(&mut Connection) -> Result<T, secret_service::Error>,
     ) -> Result<T, BoxError> {
-        let mut slot = self.service.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            *slot = Some(SecretService::connect(EncryptionType::Dh)?);
-        }
-        let Some(service) = slot.as_ref() else {
-            return Err("no Secret Service connection".into());
+        let mut slot = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let connection = match slot.as_mut() {
+            Some(connection) => connection,
+            None => {
+                let encryption = if self.encrypted_session {
+                    EncryptionType::Dh
+                } else {
+                    EncryptionType::Plain
+                };
+                slot.insert(Connection {
+                    service: SecretService::connect(encryption)?,
+                    default_collection: None,
+                })
+            }
         };
-        match f(service) {
+        match f(connection) {
             Ok(value) => Ok(value),
             Err(e) => {
                 *slot = None;
@@ -83,12 +134,12 @@ impl SecretServiceStore {
 impl SecretStore for SecretServiceStore {
     fn load(&self) -> Result<Option<Vec<u8>>, BoxError> {
         let attributes = self.attributes();
-        self.with(|service| {
+        self.with(|connection| {
             // Only the default collection, where msal-extensions writes: an item another
             // process planted elsewhere is never read, and no other collection is asked to
-            // unlock (which would raise a prompt on the user's screen).
-            let collection = service.get_default_collection()?;
-            collection.ensure_unlocked()?;
+            // unlock (which would raise a prompt on the user's screen). A locked collection
+            // refuses the secret itself: no separate round trip to ask whether it is locked.
+            let collection = connection.default_collection()?;
             match collection.search_items(attributes)?.first() {
                 Some(item) => item.get_secret().map(Some),
                 None => Ok(None),
@@ -98,16 +149,16 @@ impl SecretStore for SecretServiceStore {
 
     fn save(&self, document: &[u8]) -> Result<(), BoxError> {
         let attributes = self.attributes();
-        self.with(|service| {
-            let collection = service.get_default_collection()?;
-            collection.ensure_unlocked()?;
+        self.with(|connection| {
+            // A locked collection refuses the new item itself (see `load`).
+            let collection = connection.default_collection()?;
             collection.create_item(&self.item.label, attributes, document, true, CONTENT_TYPE)?;
             Ok(())
         })
     }
 
     fn check(&self) -> Result<(), BoxError> {
-        self.with(|service| service.get_default_collection()?.ensure_unlocked())
+        self.with(|connection| connection.default_collection()?.ensure_unlocked())
     }
 
     fn kind(&self) -> &'static str {
