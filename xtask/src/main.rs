@@ -14,6 +14,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod demo;
 mod tidy;
+mod macos;
 mod windows;
 
 fn main() -> ExitCode {
@@ -26,14 +27,16 @@ fn main() -> ExitCode {
         "demo" => demo::run(&rest),
         "bench" => bench::run(&rest),
         "windows" => windows::check(),
+        "macos" => macos::check(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | test | demo | bench>\n\
+                "usage: cargo xtask <ci | test | demo | bench | windows | macos>\n\
                  \n  ci     fmt, clippy -D warnings, every test, docs -D warnings\
                  \n  test   every test (with a private keyring session when available)\
                  \n  demo   the main job against the embedded mock identity provider\
                  \n  bench  criterion benchmarks, summary in target/bench-summary.md\
-                 \n  windows  the Windows build under Wine (clippy, library tests, entra.exe)"
+                 \n  windows  the Windows build under Wine (clippy, library tests, entra.exe)\
+                 \n  macos  clippy for macOS on the crates with macOS code"
             );
             return ExitCode::from(2);
         }
@@ -87,6 +90,7 @@ fn ci() -> Result<(), String> {
     ]))?;
     test(&[])?;
     windows::check()?;
+    macos::check()?;
     run(cargo()
         .args([
             "doc",
