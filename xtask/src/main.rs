@@ -13,8 +13,8 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod demo;
-mod tidy;
 mod macos;
+mod tidy;
 mod windows;
 
 fn main() -> ExitCode {

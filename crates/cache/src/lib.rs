@@ -72,11 +72,17 @@ pub use model::{
     AUTHORITY_TYPE_ADFS, AUTHORITY_TYPE_MSSTS, AccessTokenEntry, AccountEntry, AppMetadataEntry,
     CacheDocument, IdTokenEntry, RefreshTokenEntry, keys, section,
 };
-#[cfg(windows)]
+#[cfg(all(feature = "os-stores", windows))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "os-stores", windows))))]
 pub use persistent::DpapiProtector;
-#[cfg(target_os = "macos")]
+#[cfg(all(feature = "os-stores", target_os = "macos"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "os-stores", target_os = "macos"))))]
 pub use persistent::KeychainStore;
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(all(feature = "os-stores", unix, not(target_os = "macos")))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(all(feature = "os-stores", unix, not(target_os = "macos"))))
+)]
 pub use persistent::SecretServiceStore;
 pub use persistent::{
     CACHE_DIR_ENV, DEFAULT_CACHE_NAME, FileBackend, KeychainItem, MAX_CACHE_FILE_BYTES,

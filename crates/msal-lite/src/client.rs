@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::device_code::{DeviceCode, parse_device_code};
 use crate::endpoints::Endpoints;
 use crate::error::{MsalError, Result};
-use crate::request::{AuthCodeGrant, RefreshGrant, TokenRequest, standard_headers};
+use crate::request::{
+    AuthCodeGrant, ClientCredentialsGrant, RefreshGrant, TokenRequest, standard_headers,
+};
 use crate::response::{TokenResponse, parse_retry_after, parse_token_response};
 
 /// When and how often a failed request is retried: on HTTP 429 and 5xx and on connection
@@ -251,6 +253,21 @@ impl TokenClient {
             .await
     }
 
+    /// Gets an application's own token with the client-credentials grant at
+    /// `endpoints.token_endpoint` (no retry beyond the policy's; no ID token, no refresh token).
+    ///
+    /// # Errors
+    /// Any [`MsalError`] of [`execute`](Self::execute); [`MsalError::Service`] with
+    /// `invalid_client` when Entra ID refuses the credential.
+    pub async fn acquire_for_client(
+        &self,
+        endpoints: &Endpoints,
+        grant: &ClientCredentialsGrant,
+    ) -> Result<TokenResponse> {
+        self.execute(&grant.to_request(&endpoints.token_endpoint)?)
+            .await
+    }
+
     /// Asks for a device code (RFC 8628 §3.1), retrying per the policy; build the request
     /// with [`device_code_request`](crate::device_code_request).
     ///
@@ -374,7 +391,13 @@ impl TokenClient {
                 Ok(reply) if reply.status == 429 || (500..600).contains(&reply.status) => {
                     Some(reply.retry_after)
                 }
-                Err(MsalError::Network { source, .. }) if source.is_connect() => Some(None),
+                Err(MsalError::Network { source, .. })
+                    if source
+                        .downcast_ref::<reqwest::Error>()
+                        .is_some_and(reqwest::Error::is_connect) =>
+                {
+                    Some(None)
+                }
                 _ => None,
             };
             let Some(retry_after) = retry_after else {

@@ -160,7 +160,7 @@ pub enum MsalError {
         url: String,
         /// The transport error.
         #[source]
-        source: Arc<reqwest::Error>,
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
     /// No complete response within the per-request timeout.
     #[error("{what} to {url} timed out after {timeout:?}")]

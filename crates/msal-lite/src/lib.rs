@@ -63,6 +63,7 @@
 mod authority;
 mod challenge;
 mod claims;
+#[cfg(feature = "http")]
 mod client;
 mod cloud;
 mod device_code;
@@ -72,6 +73,7 @@ mod flight;
 mod id_token;
 mod pkce;
 mod request;
+#[cfg(feature = "http")]
 mod resolver;
 mod response;
 
@@ -82,6 +84,8 @@ pub use authority::{
 };
 pub use challenge::{claims_from_challenge, tenant_from_challenge};
 pub use claims::{CAE_CAPABILITIES, merge_client_capabilities};
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use client::{RetryPolicy, TokenClient, TokenClientOptions};
 pub use cloud::{
     CloudMetadata, KNOWN_CLOUDS, aliases, default_arm_scope, is_known_host, known_cloud,
@@ -105,11 +109,17 @@ pub use id_token::{
     decode_id_token,
 };
 pub use pkce::{Pkce, new_nonce, new_state, s256_challenge};
+#[cfg(feature = "certificate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "certificate")))]
+pub use request::ClientCertificate;
 pub use request::{
-    AuthCodeFlow, AuthCodeGrant, AuthorizeParams, AuthorizeUrl, CLIENT_SKU, ONE_TIME_QUERY_PARAMS,
-    PERSONAL_QUERY_PARAMS, RESERVED_SCOPES, RefreshGrant, ResponseMode, TokenRequest,
-    build_authorize_url, check_scopes, decorate_scopes, standard_headers, state_matches,
+    AuthCodeFlow, AuthCodeGrant, AuthorizeParams, AuthorizeUrl, CLIENT_ASSERTION_TYPE, CLIENT_SKU,
+    ClientCredential, ClientCredentialsGrant, ONE_TIME_QUERY_PARAMS, PERSONAL_QUERY_PARAMS,
+    RESERVED_SCOPES, RefreshGrant, ResponseMode, TokenRequest, build_authorize_url, check_scopes,
+    decorate_scopes, standard_headers, state_matches,
 };
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use resolver::EndpointResolver;
 pub use response::{
     ClientInfo, TokenResponse, parse_error_body, parse_retry_after, parse_token_response,

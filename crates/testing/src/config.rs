@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::confidential::ConfidentialApp;
 use crate::fault::{Endpoint, Fault, FaultTimes};
 use crate::users::{TestTenant, TestUser};
 use crate::{MockEntra, MockError};
@@ -173,6 +174,7 @@ pub(crate) struct Settings {
     pub(crate) id_token_issuer_base: Option<String>,
     pub(crate) device_code_lifetime: Duration,
     pub(crate) device_code_interval: Duration,
+    pub(crate) confidential_apps: Vec<ConfidentialApp>,
 }
 
 impl Default for Settings {
@@ -194,6 +196,7 @@ impl Default for Settings {
             id_token_issuer_base: None,
             device_code_lifetime: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
+            confidential_apps: Vec::new(),
         }
     }
 }
@@ -266,6 +269,12 @@ impl MockEntraBuilder {
     /// built-in `alice@contoso.onmicrosoft.com`, who stays available by name).
     pub fn user(mut self, user: TestUser) -> Self {
         self.settings.users.push(user);
+        self
+    }
+
+    /// Registers a confidential application: the client-credentials grant is answered for it.
+    pub fn confidential_app(mut self, app: ConfidentialApp) -> Self {
+        self.settings.confidential_apps.push(app);
         self
     }
 

@@ -98,6 +98,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod browser;
+mod confidential;
 mod config;
 mod device_code;
 mod endpoints;
@@ -117,6 +118,7 @@ mod util;
 pub use browser::{
     BrowserBehavior, BrowserOutcome, HeadlessBrowser, HeadlessBrowserBuilder, LoopbackResponse,
 };
+pub use confidential::{ConfidentialApp, TestCertificate};
 pub use config::{
     AuthorizeRefusal, ChallengeError, ClaimsChallenge, DEFAULT_ENTRA_HOSTS, DEFAULT_TENANT_DOMAIN,
     DEFAULT_TENANT_ID, DEFAULT_USER_OID, DEFAULT_USERNAME, MockEntraBuilder,

@@ -21,27 +21,27 @@ use crate::CacheError;
 use crate::backend::{CacheBackend, CacheVersion, Loaded, ModifyFn, RefreshLock};
 use crate::error::BoxError;
 
-#[cfg(windows)]
+#[cfg(all(feature = "os-stores", windows))]
 mod dpapi;
 mod files;
-#[cfg(target_os = "macos")]
+#[cfg(all(feature = "os-stores", target_os = "macos"))]
 mod keychain;
 mod lock;
 mod options;
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(all(feature = "os-stores", unix, not(target_os = "macos")))]
 mod secret_service;
 mod store;
 
-#[cfg(windows)]
+#[cfg(all(feature = "os-stores", windows))]
 pub use dpapi::DpapiProtector;
 pub use files::MAX_CACHE_FILE_BYTES;
-#[cfg(target_os = "macos")]
+#[cfg(all(feature = "os-stores", target_os = "macos"))]
 pub use keychain::KeychainStore;
 pub use options::{
     CACHE_DIR_ENV, DEFAULT_CACHE_NAME, KeychainItem, MSAL_ACCOUNT, MSAL_SERVICE, Platform,
     SecretServiceItem, TokenCachePersistenceOptions,
 };
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(all(feature = "os-stores", unix, not(target_os = "macos")))]
 pub use secret_service::SecretServiceStore;
 pub use store::{MemorySecretStore, Protector, SecretStore};
 
@@ -232,25 +232,34 @@ fn platform_mode(path: &Path) -> Result<Mode, BoxError> {
         .file_name()
         .and_then(|n| n.to_str())
         .ok_or("the cache file has no UTF-8 file name")?;
-    #[cfg(all(unix, not(target_os = "macos")))]
+    #[cfg(all(feature = "os-stores", unix, not(target_os = "macos")))]
     {
         let item = SecretServiceItem::for_file_name(name);
         Ok(Mode::Store(Arc::new(SecretServiceStore::new(item))))
     }
-    #[cfg(target_os = "macos")]
+    #[cfg(all(feature = "os-stores", target_os = "macos"))]
     {
         let item = KeychainItem::for_file_name(name);
         Ok(Mode::Store(Arc::new(KeychainStore::new(item))))
     }
-    #[cfg(windows)]
+    #[cfg(all(feature = "os-stores", windows))]
     {
         let _ = name;
         Ok(Mode::Protected(Arc::new(DpapiProtector)))
     }
-    #[cfg(not(any(unix, windows)))]
+    #[cfg(all(feature = "os-stores", not(any(unix, windows))))]
     {
         let _ = name;
         Err("no OS secret store is supported on this platform".into())
+    }
+    #[cfg(not(feature = "os-stores"))]
+    {
+        let _ = name;
+        Err(
+            "this build has no OS secret store (entra-cache's `os-stores` feature is off): \
+             give the backend a store or allow unencrypted storage"
+                .into(),
+        )
     }
 }
 

@@ -84,9 +84,15 @@ pub fn check_scopes<S: AsRef<str>>(scopes: &[S]) -> Result<()> {
 }
 
 mod authorize;
+#[cfg(feature = "certificate")]
+mod certificate;
+mod confidential;
 mod grant;
 
 pub use self::authorize::*;
+#[cfg(feature = "certificate")]
+pub use self::certificate::*;
+pub use self::confidential::*;
 pub use self::grant::*;
 
 #[cfg(test)]

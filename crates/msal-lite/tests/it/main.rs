@@ -4,6 +4,8 @@
 // Helpers outside #[test] functions unwrap too: a failing helper must fail its test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(all(feature = "http", feature = "certificate"))]
+mod app_token;
 mod client;
 mod flow;
 mod props;

@@ -174,7 +174,7 @@ pub(crate) struct Ctx {
     pub(crate) method: String,
     host: String,
     pub(crate) base: String,
-    path: String,
+    pub(crate) path: String,
     query: Vec<(String, String)>,
     form: Vec<(String, String)>,
     headers: Vec<(String, String)>,
@@ -387,6 +387,7 @@ pub(crate) fn method_not_allowed(ctx: &Ctx, allowed: &str) -> Response<Body> {
     ))
 }
 
+mod app_token;
 mod authorize;
 mod discovery;
 mod metadata;

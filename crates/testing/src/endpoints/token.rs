@@ -1,4 +1,4 @@
-//! The mock's token endpoint: the code, refresh-token and device-code grants, PKCE, single-use codes, rotation, CAE claims.
+//! The mock's token endpoint: the code, refresh-token, device-code and client-credentials grants, PKCE, single-use codes, rotation, CAE claims.
 
 use super::*;
 
@@ -218,6 +218,9 @@ pub(super) fn token_inner(
                 capabilities: &capabilities,
             };
             issue(shared, st, &req)
+        }
+        "client_credentials" => {
+            super::app_token::client_credentials(shared, st, ctx, &tenant, &client_id)
         }
         crate::device_code::DEVICE_CODE_GRANT => crate::device_code::poll(
             shared,
