@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod crates_io;
 mod demo;
 mod macos;
 mod tidy;
@@ -28,15 +29,17 @@ fn main() -> ExitCode {
         "bench" => bench::run(&rest),
         "windows" => windows::check(),
         "macos" => macos::check(),
+        "crates-io" => crates_io::check(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | test | demo | bench | windows | macos>\n\
+                "usage: cargo xtask <ci | test | demo | bench | windows | macos | crates-io>\n\
                  \n  ci     fmt, clippy -D warnings, every test, docs -D warnings\
                  \n  test   every test (with a private keyring session when available)\
                  \n  demo   the main job against the embedded mock identity provider\
                  \n  bench  criterion benchmarks, summary in target/bench-summary.md\
                  \n  windows  the Windows build under Wine (clippy, library tests, entra.exe)\
-                 \n  macos  clippy for macOS on the crates with macOS code"
+                 \n  macos  clippy for macOS on the crates with macOS code\
+                 \n  crates-io  features alone and none, cargo-deny, cargo package, the MSRV"
             );
             return ExitCode::from(2);
         }
@@ -91,6 +94,7 @@ fn ci() -> Result<(), String> {
     test(&[])?;
     windows::check()?;
     macos::check()?;
+    crates_io::check()?;
     run(cargo()
         .args([
             "doc",
