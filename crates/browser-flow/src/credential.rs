@@ -50,6 +50,33 @@ struct BrowserStep {
 /// Everything but the browser step (the cache, refresh tokens, tenants, CAE, single-flight, the
 /// record) is [`entra_public_client::PublicClient`], shared with the other credentials.
 ///
+/// A whole sign-in, here against the mock Entra ID of `entra-testing` and its stand-in
+/// browser, which answer as `login.microsoftonline.com` (drop the hidden lines for the real
+/// thing):
+///
+/// ```
+/// use std::sync::Arc;
+/// use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let mock = entra_testing::MockEntra::start().await?;
+/// # let browser = Arc::new(entra_testing::HeadlessBrowser::new(&mock));
+/// let credential = InteractiveBrowserCredential::new(
+///     InteractiveBrowserCredentialOptions::default()
+/// #       .with_http_client(mock.resolving_http_client()).with_browser(browser.clone())
+///         .with_login_hint("alice@contoso.onmicrosoft.com"),
+/// )?;
+/// let scopes = ["https://graph.microsoft.com/.default"];
+/// let first = credential.get_token(&scopes, None).await?; // opens the browser
+/// let again = credential.get_token(&scopes, None).await?; // from the cache
+/// assert_eq!(first.token, again.token);
+/// let record = credential.authentication_record().expect("signed in");
+/// assert_eq!(record.username(), "alice@contoso.onmicrosoft.com");
+/// # assert_eq!(browser.open_count(), 1);
+/// # Ok(()) }
+/// ```
+///
 /// Where Python has a known flaw this type does the right thing:
 /// - the loopback server ignores requests that are not the sign-in response (a bare `GET /`,
 ///   `favicon.ico`, a forged or stale `state`) instead of ending the wait;

@@ -225,6 +225,26 @@ struct MemoryStore {
 /// processes sharing a file do). A lone cache needs no backend: [`Cache::in_memory`] keeps
 /// only the parsed cache.
 ///
+/// ```
+/// use std::sync::Arc;
+/// use entra_cache::{Cache, MemoryBackend, TokenWrite};
+/// use entra_core::time::OffsetDateTime;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), entra_cache::CacheError> {
+/// let store = Arc::new(MemoryBackend::new());
+/// let writer = Cache::with_backend(store.clone());
+/// let reader = Cache::with_backend(store.clone());
+/// let write = TokenWrite::new("client-id", "login.microsoftonline.com", "organizations", &["scope"])
+///     .with_home_account_id("uid.utid")
+///     .with_access_token("at", 3600);
+/// writer.write_token_response(&write, OffsetDateTime::now_utc()).await?;
+/// reader.reload().await?;
+/// assert_eq!(reader.tokens().document().access_tokens().count(), 1);
+/// assert!(store.data().is_some(), "MSAL's JSON, as a file would hold it");
+/// # Ok(()) }
+/// ```
+///
 /// [`Cache::in_memory`]: crate::Cache::in_memory
 #[derive(Default)]
 pub struct MemoryBackend {

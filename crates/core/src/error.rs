@@ -19,6 +19,21 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// [`CredentialUnavailable`]: ErrorKind::CredentialUnavailable
 /// [`ClientAuthentication`]: ErrorKind::ClientAuthentication
 /// [`AuthenticationRequired`]: ErrorKind::AuthenticationRequired
+///
+/// ```
+/// use entra_core::{Error, ErrorKind};
+///
+/// fn next_step(error: &Error) -> &'static str {
+///     match error.kind() {
+///         ErrorKind::CredentialUnavailable => "try the next credential",
+///         ErrorKind::AuthenticationRequired { .. } => "call authenticate with these scopes",
+///         ErrorKind::ClientAuthentication { .. } => "report: the sign-in failed",
+///         _ => "fix the call",
+///     }
+/// }
+/// let error = Error::authentication_required(&["https://graph.microsoft.com/.default"], None);
+/// assert_eq!(next_step(&error), "call authenticate with these scopes");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {

@@ -10,6 +10,16 @@ use crate::Secret;
 ///
 /// Python: `azure.core.credentials.AccessToken`. `Debug` never shows the token.
 ///
+/// ```
+/// use entra_core::AccessToken;
+/// use entra_core::time::{Duration, OffsetDateTime};
+///
+/// let token = AccessToken::new("eyJ0eXAi...", OffsetDateTime::now_utc() + Duration::hours(1));
+/// let header = format!("Bearer {}", token.token.secret());
+/// assert!(header.starts_with("Bearer eyJ"));
+/// assert!(!format!("{token:?}").contains("eyJ"), "Debug hides the token");
+/// ```
+///
 /// [`TokenCredential::get_token`]: crate::TokenCredential::get_token
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -44,6 +54,19 @@ impl fmt::Debug for AccessToken {
 ///
 /// Python: `azure.core.credentials.AccessTokenInfo`. Unlike Python's, this type's `Debug`
 /// never shows the token.
+///
+/// ```
+/// use entra_core::AccessTokenInfo;
+/// use entra_core::time::{Duration, OffsetDateTime};
+///
+/// let now = OffsetDateTime::now_utc();
+/// let info = AccessTokenInfo::new("eyJ0eXAi...", now + Duration::hours(1))
+///     .with_refresh_on(Some(now + Duration::minutes(30)));
+/// assert_eq!(info.token_type, "Bearer");
+/// // A caller that keeps the token asks again once `refresh_on` has passed.
+/// let ask_again_at = info.refresh_on.unwrap_or(info.expires_on);
+/// assert!(ask_again_at < info.expires_on);
+/// ```
 ///
 /// [`TokenCredential::get_token_info`]: crate::TokenCredential::get_token_info
 #[derive(Clone, PartialEq, Eq)]

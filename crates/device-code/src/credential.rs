@@ -17,6 +17,25 @@ use crate::step::DeviceCodeStep;
 /// Python: `azure.identity.DeviceCodeCredential`. The cache, the record, the tenant rules,
 /// CAE, single-flight and errors are those of every public-client credential
 /// ([`entra_public_client::PublicClient`]), shared with `InteractiveBrowserCredential`.
+///
+/// ```no_run
+/// use entra_device_code::{DeviceCodeCredential, DeviceCodeCredentialOptions};
+///
+/// # async fn run() -> entra_core::Result<()> {
+/// let credential = DeviceCodeCredential::new(
+///     DeviceCodeCredentialOptions::default()
+///         .with_tenant_id("contoso.onmicrosoft.com")
+///         .with_prompt_callback(|info| {
+///             eprintln!("On any device, open {} and enter {}", info.verification_uri, info.user_code);
+///         }),
+/// )?;
+/// // The first call shows the code and waits for the user; later calls are silent.
+/// let token = credential
+///     .get_token(&["https://management.azure.com/.default"], None)
+///     .await?;
+/// println!("expires on {}", token.expires_on);
+/// # Ok(()) }
+/// ```
 pub struct DeviceCodeCredential {
     client: PublicClient,
     step: DeviceCodeStep,

@@ -18,6 +18,21 @@ use time::OffsetDateTime;
 /// Every field is the authority's text: a prompt that prints it shows it through
 /// [`entra_core::terminal_safe`] (as [`print_to_stderr`] does), so that control sequences in a
 /// hostile answer reach the terminal escaped.
+///
+/// ```
+/// use entra_device_code::DeviceCodeCredentialOptions;
+///
+/// // Show the code in your own UI instead of on stderr.
+/// let options = DeviceCodeCredentialOptions::default().with_prompt_callback(|info| {
+///     let line = format!(
+///         "Open {} and enter {} (valid until {})",
+///         info.verification_uri, info.user_code, info.expires_on
+///     );
+///     // The authority's text: escape it before a terminal sees it.
+///     println!("{}", entra_core::terminal_safe(&line));
+/// });
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeviceCodeInfo {

@@ -65,6 +65,9 @@ mod options;
 mod step;
 mod tenant;
 
+/// Re-exported so that implementing [`InteractiveStep`] (an `#[async_trait]` trait) needs no
+/// dependency of your own: write `#[entra_public_client::async_trait]` on the impl.
+pub use async_trait::async_trait;
 pub use client::PublicClient;
 #[doc(hidden)]
 pub use macros::__reexport;

@@ -81,6 +81,47 @@ impl StepOutcome {
 /// the token response; checking the ID token, building the account and the
 /// [`AuthenticationRecord`](entra_core::AuthenticationRecord) and writing the cache is the
 /// shared layer's job ([`PublicClient::complete`](crate::PublicClient::complete)).
+///
+/// A step that redeems an authorization code the application got elsewhere (an embedded web
+/// view, another device), and its use by a [`PublicClient`](crate::PublicClient):
+///
+/// ```no_run
+/// use entra_core::{Result, Secret};
+/// use entra_msal_lite::AuthCodeGrant;
+/// use entra_public_client::{
+///     InteractiveStep, PublicClient, PublicClientOptions, StepContext, StepOutcome, async_trait,
+/// };
+///
+/// struct CodeFromElsewhere {
+///     code: Secret,
+///     verifier: Secret,
+///     redirect_uri: String,
+/// }
+///
+/// #[async_trait]
+/// impl InteractiveStep for CodeFromElsewhere {
+///     async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
+///         let grant = AuthCodeGrant::new(
+///             ctx.client_id,
+///             self.code.clone(),
+///             self.verifier.clone(),
+///             &self.redirect_uri,
+///             ctx.scopes,
+///         )
+///         .with_claims(ctx.claims);
+///         let response = ctx.client.redeem_code(ctx.endpoints, &grant).await?;
+///         Ok(StepOutcome::new(response, "authorization_code"))
+///     }
+/// }
+///
+/// # async fn run(step: CodeFromElsewhere) -> Result<()> {
+/// let client = PublicClient::new(PublicClientOptions::new("MyCredential"))?;
+/// // Cache and refresh token first; the step only when they cannot serve.
+/// let token = client
+///     .get_token("MyCredential.get_token", &["https://graph.microsoft.com/.default"], None, &step)
+///     .await?;
+/// # let _ = token; Ok(()) }
+/// ```
 #[async_trait]
 pub trait InteractiveStep: Send + Sync {
     /// Signs the user in for `ctx.scopes` at `ctx.endpoints`.

@@ -129,7 +129,22 @@ impl Shared {
 /// users, codes, refresh tokens, signed tokens, a request log and fault injection.
 ///
 /// It shuts down when dropped (or by [`MockEntra::shutdown`]); several may run at once.
-/// See the [crate documentation](crate) for an example.
+/// See the [crate documentation](crate) for a whole authorization-code flow.
+///
+/// ```
+/// use entra_testing::{Endpoint, Fault, MockEntra};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mock = MockEntra::start().await?;
+/// let client = mock.http_client(); // trusts the mock's certificate authority
+/// let metadata = format!("{}/organizations/v2.0/.well-known/openid-configuration", mock.base_url());
+/// assert_eq!(client.get(&metadata).send().await?.status(), 200);
+/// // The next token request gets Entra's 429 with Retry-After; the log counts every request.
+/// mock.inject_fault(Endpoint::Token, Fault::TooManyRequests { retry_after_secs: 1 });
+/// assert_eq!(mock.count(Endpoint::OpenIdConfiguration), 1);
+/// # Ok(()) }
+/// ```
 pub struct MockEntra {
     shared: Arc<Shared>,
     addr: SocketAddr,

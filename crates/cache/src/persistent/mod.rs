@@ -87,6 +87,27 @@ enum Mode {
 /// | Windows | the file | MSAL's JSON sealed with DPAPI for the current user (`DpapiProtector`) |
 /// | any, with `allow_unencrypted_storage` and no usable store | the file | MSAL's plain JSON, mode 0600 |
 ///
+/// ```
+/// use std::sync::Arc;
+/// use entra_cache::{Cache, FileBackend, MemorySecretStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let home = dir.path();
+/// // Azure Identity's default cache, in the platform's store (a Secret Service item, a
+/// // Keychain item, a DPAPI-sealed file), shared with Python, .NET, JavaScript and Go:
+/// let shared = FileBackend::new(home.join(".IdentityService/msal.cache.nocae"));
+/// # let _ = shared;
+/// // The same layout with the document in a store of your own (here: memory):
+/// let backend = FileBackend::new(home.join(".IdentityService/app.nocae"))
+///     .with_secret_store(Arc::new(MemorySecretStore::new()));
+/// let cache = Cache::with_backend(Arc::new(backend));
+/// cache.reload().await?;
+/// assert!(cache.tokens().document().is_empty());
+/// # Ok(()) }
+/// ```
+///
 /// [`with_secret_store`](Self::with_secret_store) and [`with_protector`](Self::with_protector)
 /// replace the platform's store (tests, custom secret managers).
 ///
