@@ -12,11 +12,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-#[cfg(unix)]
-use entra_cache::CacheBackend;
 use entra_cache::{
-    AccessTokenQuery, BoxError, Cache, CacheDocument, CacheError, FileBackend, MemorySecretStore,
-    Protector, SecretStore, TokenCachePersistenceOptions, TokenWrite,
+    AccessTokenQuery, BoxError, Cache, CacheBackend, CacheDocument, CacheError, FileBackend,
+    MemorySecretStore, Protector, SecretStore, TokenCachePersistenceOptions, TokenWrite,
 };
 use time::OffsetDateTime;
 
