@@ -14,14 +14,10 @@ use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, ClientInfo, ResponseMode};
 use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcome};
 
 use crate::browser::{SystemBrowser, redact_url};
-use crate::options::{
-    InteractiveBrowserCredentialOptions, Prompt, RedirectTarget, parse_redirect_uri,
-};
+use crate::options::{CREDENTIAL_NAME, InteractiveBrowserCredentialOptions, Prompt};
 use crate::paste::{PasteRedirect, parse_pasted};
+use crate::redirect_uri::{RedirectTarget, parse_redirect_uri};
 use crate::server::{AuthCode, LoopbackServer};
-
-/// The name every error of this crate carries.
-pub(crate) const CREDENTIAL_NAME: &str = "InteractiveBrowserCredential";
 
 /// The browser's part of a sign-in: what [`PublicClient`] calls when the silent path cannot
 /// serve.

@@ -63,6 +63,7 @@ mod options;
 mod paste;
 mod peer;
 mod redirect;
+mod redirect_uri;
 mod server;
 
 // The public interface is:

@@ -26,9 +26,9 @@ use tracing::Instrument as _;
 
 use entra_msal_lite::ResponseMode;
 
-use crate::options::{LoopbackHost, RedirectTarget};
 use crate::peer::{PeerUser, peer_user};
 use crate::redirect::{self, RedirectOutcome, Rejection};
+use crate::redirect_uri::{LoopbackHost, RedirectTarget};
 
 /// Python's port range when no `redirect_uri` is configured.
 pub(crate) const DEFAULT_PORTS: RangeInclusive<u16> = 8400..=8999;
@@ -880,7 +880,8 @@ mod tests {
         let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = busy.local_addr().unwrap().port();
         let target =
-            crate::options::parse_redirect_uri(&format!("http://localhost:{port}/cb")).unwrap();
+            crate::redirect_uri::parse_redirect_uri(&format!("http://localhost:{port}/cb"))
+                .unwrap();
         let err = LoopbackServer::bind(&target).await.unwrap_err();
         assert!(err.is_credential_unavailable());
         assert_eq!(
