@@ -5,7 +5,6 @@ use std::time::Duration;
 use crate::confidential::ConfidentialApp;
 use crate::fault::{Endpoint, Fault, FaultTimes};
 use crate::users::{TestTenant, TestUser};
-use crate::{MockEntra, MockError};
 
 /// The default Entra host names the TLS certificate names (with `localhost` and `127.0.0.1`):
 /// the public cloud and its aliases, China and US Government.
@@ -155,7 +154,7 @@ impl AuthorizeRefusal {
     }
 }
 
-/// The run-time settings of a mock (changeable after start through [`MockEntra`] methods).
+/// The run-time settings of a mock (changeable after start through [`MockEntra`](crate::MockEntra) methods).
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub(crate) users: Vec<TestUser>,
@@ -201,7 +200,7 @@ impl Default for Settings {
     }
 }
 
-/// Configures a [`MockEntra`] before it starts. Obtain one from [`MockEntra::builder`].
+/// Configures a [`MockEntra`](crate::MockEntra) before it starts. Obtain one from [`MockEntra::builder`](crate::MockEntra::builder).
 ///
 /// ```
 /// # async fn demo() -> Result<(), entra_testing::MockError> {
@@ -392,13 +391,5 @@ impl MockEntraBuilder {
     pub fn fault_times(mut self, endpoint: Endpoint, fault: Fault, times: FaultTimes) -> Self {
         self.faults.push((endpoint, fault, times));
         self
-    }
-
-    /// Starts the server on 127.0.0.1 with an OS-chosen port.
-    ///
-    /// # Errors
-    /// [`MockError`] when the socket cannot be bound or the keys cannot be generated.
-    pub async fn start(self) -> Result<MockEntra, MockError> {
-        MockEntra::start_with(self).await
     }
 }

@@ -110,6 +110,7 @@ mod keys;
 mod log;
 mod server;
 mod skip;
+mod state;
 mod tls;
 mod tokens;
 mod users;

@@ -1,10 +1,10 @@
 //! [`MockEntra`]: the server (hyper 1 on 127.0.0.1, TLS by rustls), its shared state and the
 //! methods tests call to configure it and read its log.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
@@ -17,113 +17,15 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{
     AuthorizeRefusal, ClaimsChallenge, DEFAULT_TENANT_DOMAIN, DEFAULT_TENANT_ID, DEFAULT_USER_OID,
-    DEFAULT_USERNAME, MockEntraBuilder, Settings,
+    DEFAULT_USERNAME, MockEntraBuilder,
 };
 use crate::fault::{Endpoint, Fault, FaultTimes};
 use crate::gate::Gate;
 use crate::keys::SigningKey;
 use crate::log::RecordedRequest;
+use crate::state::{FaultQueue, Shared, State};
 use crate::users::{TestTenant, TestUser};
 use crate::{MockError, tls};
-
-/// An authorization code waiting to be redeemed.
-#[derive(Clone)]
-pub(crate) struct CodeGrant {
-    pub(crate) client_id: String,
-    pub(crate) redirect_uri: String,
-    pub(crate) code_challenge: String,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) nonce: Option<String>,
-    pub(crate) user: TestUser,
-    pub(crate) tid: String,
-    pub(crate) adfs: bool,
-    pub(crate) issued: Instant,
-}
-
-/// A live refresh token.
-#[derive(Clone)]
-pub(crate) struct RefreshGrant {
-    pub(crate) client_id: String,
-    pub(crate) user: TestUser,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) adfs: bool,
-}
-
-/// An authorize request waiting for the HTML sign-in page to be submitted.
-#[derive(Clone)]
-pub(crate) struct PendingSignIn {
-    pub(crate) query: Vec<(String, String)>,
-    pub(crate) tenant: String,
-    pub(crate) created: Instant,
-}
-
-/// Faults aimed at one endpoint.
-#[derive(Default)]
-pub(crate) struct FaultQueue {
-    pub(crate) queued: VecDeque<Fault>,
-    pub(crate) always: Option<Fault>,
-}
-
-/// Everything the handlers read and change.
-pub(crate) struct State {
-    pub(crate) settings: Settings,
-    pub(crate) log: Vec<RecordedRequest>,
-    pub(crate) counts: HashMap<Endpoint, u64>,
-    pub(crate) faults: HashMap<Endpoint, FaultQueue>,
-    pub(crate) gates: HashMap<Endpoint, Gate>,
-    pub(crate) codes: HashMap<String, CodeGrant>,
-    pub(crate) used_codes: HashMap<String, Instant>,
-    pub(crate) refresh_tokens: HashMap<String, RefreshGrant>,
-    pub(crate) revoked_refresh_tokens: HashMap<String, Instant>,
-    pub(crate) pending_sign_ins: HashMap<String, PendingSignIn>,
-    pub(crate) last_client_capabilities: Option<Vec<String>>,
-    pub(crate) last_claims: Option<String>,
-    pub(crate) device_codes: HashMap<String, crate::device_code::DeviceGrant>,
-}
-
-impl State {
-    /// Takes the fault for the next request to `endpoint`, if any.
-    pub(crate) fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
-        let queue = self.faults.get_mut(&endpoint)?;
-        queue.queued.pop_front().or_else(|| queue.always.clone())
-    }
-
-    /// A user by username (case-insensitive).
-    pub(crate) fn user(&self, username: &str) -> Option<&TestUser> {
-        self.settings
-            .users
-            .iter()
-            .find(|u| u.username().eq_ignore_ascii_case(username))
-    }
-
-    /// The default sign-in user.
-    pub(crate) fn default_user(&self) -> Option<&TestUser> {
-        self.settings
-            .users
-            .get(self.settings.default_user)
-            .or_else(|| self.settings.users.first())
-    }
-}
-
-/// What the connection tasks share.
-pub(crate) struct Shared {
-    pub(crate) port: u16,
-    pub(crate) https: bool,
-    pub(crate) key: SigningKey,
-    state: Mutex<State>,
-}
-
-impl Shared {
-    /// Locks the state (a poisoned lock is still usable: the state stays consistent per step).
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// `https` or `http`.
-    pub(crate) fn scheme(&self) -> &'static str {
-        if self.https { "https" } else { "http" }
-    }
-}
 
 /// A mock Microsoft Entra ID: a real HTTP(S) server on 127.0.0.1 with Entra's endpoints,
 /// users, codes, refresh tokens, signed tokens, a request log and fault injection.
@@ -163,6 +65,16 @@ impl fmt::Debug for MockEntra {
             .field("base_url", &self.base_url())
             .field("total_requests", &self.total_requests())
             .finish_non_exhaustive()
+    }
+}
+
+impl MockEntraBuilder {
+    /// Starts the server on 127.0.0.1 with an OS-chosen port.
+    ///
+    /// # Errors
+    /// [`MockError`] when the socket cannot be bound or the keys cannot be generated.
+    pub async fn start(self) -> Result<MockEntra, MockError> {
+        MockEntra::start_with(self).await
     }
 }
 
@@ -246,12 +158,7 @@ impl MockEntra {
             last_claims: None,
             device_codes: HashMap::new(),
         };
-        let shared = Arc::new(Shared {
-            port: addr.port(),
-            https,
-            key,
-            state: Mutex::new(state),
-        });
+        let shared = Arc::new(Shared::new(addr.port(), https, key, state));
 
         let client = client_builder(ca_der.as_deref(), addr, &[])?
             .build()
@@ -433,8 +340,7 @@ impl MockEntra {
 
     /// Approves the device code shown as `user_code` as `user`.
     pub fn approve_device_code_as(&self, user_code: &str, user: &TestUser) -> bool {
-        crate::device_code::set_status(
-            &mut self.shared.state(),
+        self.shared.state().set_device_code_status(
             user_code,
             crate::device_code::DeviceCodeStatus::Approved(user.clone()),
         )
@@ -442,20 +348,16 @@ impl MockEntra {
 
     /// Declines the device code shown as `user_code` (the user pressed "Cancel").
     pub fn decline_device_code(&self, user_code: &str) -> bool {
-        crate::device_code::set_status(
-            &mut self.shared.state(),
-            user_code,
-            crate::device_code::DeviceCodeStatus::Declined,
-        )
+        self.shared
+            .state()
+            .set_device_code_status(user_code, crate::device_code::DeviceCodeStatus::Declined)
     }
 
     /// Lets the device code shown as `user_code` expire now.
     pub fn expire_device_code(&self, user_code: &str) -> bool {
-        crate::device_code::set_status(
-            &mut self.shared.state(),
-            user_code,
-            crate::device_code::DeviceCodeStatus::Expired,
-        )
+        self.shared
+            .state()
+            .set_device_code_status(user_code, crate::device_code::DeviceCodeStatus::Expired)
     }
 
     /// How many device code polls (token requests with the device code grant) arrived.

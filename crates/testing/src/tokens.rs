@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::entra_error::EntraError;
-use crate::server::{RefreshGrant, State};
+use crate::state::{RefreshGrant, State};
 use crate::users::TestUser;
 use crate::util::{b64url, random_token};
 use crate::{MockError, keys::SigningKey};

@@ -15,7 +15,7 @@ pub(crate) use crate::entra_error::{Body, json};
 use crate::entra_error::{EntraError, response};
 use crate::fault::{Endpoint, Fault};
 use crate::log::RecordedRequest;
-use crate::server::{CodeGrant, PendingSignIn, Shared, State};
+use crate::state::{CodeGrant, PendingSignIn, Shared, State};
 use crate::tokens::{self, IssueRequest, Scopes};
 use crate::users::{MSA_TENANT_ID, TestTenant, TestUser};
 use crate::util::{encode_form, html_escape, is_guid, pair, parse_form, random_guid, random_token};
@@ -369,7 +369,7 @@ fn dispatch(shared: &Shared, ctx: &Ctx, route: &Route) -> Response<Body> {
         Route::Authorize(t) => authorize(shared, ctx, t),
         Route::SignIn(t) => sign_in(shared, ctx, t),
         Route::Token(t) => token(shared, ctx, t),
-        Route::DeviceCode(t) => crate::device_code::device_code(shared, ctx, t),
+        Route::DeviceCode(t) => self::device_code::device_code(shared, ctx, t),
         Route::Keys(t) => keys(shared, ctx, t),
         Route::NotFound => response(404, "text/plain; charset=utf-8", "Not Found", &[]),
     }
@@ -389,6 +389,7 @@ pub(crate) fn method_not_allowed(ctx: &Ctx, allowed: &str) -> Response<Body> {
 
 mod app_token;
 mod authorize;
+mod device_code;
 mod discovery;
 mod metadata;
 mod token;

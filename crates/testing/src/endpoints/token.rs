@@ -222,7 +222,7 @@ pub(super) fn token_inner(
         "client_credentials" => {
             super::app_token::client_credentials(shared, st, ctx, &tenant, &client_id)
         }
-        crate::device_code::DEVICE_CODE_GRANT => crate::device_code::poll(
+        crate::device_code::DEVICE_CODE_GRANT => super::device_code::poll(
             shared,
             st,
             ctx,
