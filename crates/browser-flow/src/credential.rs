@@ -8,10 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use entra_core::{BrowserOpenError, BrowserOpener, Error, ErrorKind, Reason, Result};
+use entra_core::{
+    AccessToken, AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error,
+    Reason, Result, TokenCredential, TokenRequestOptions,
+};
 use entra_device_code::DeviceCodeStep;
 use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, ClientInfo, ResponseMode};
-use entra_public_client::{InteractiveStep, PublicClient, StepContext, StepOutcome};
+use entra_public_client::{
+    AuthenticateOptions, InteractiveStep, PublicClient, StepContext, StepOutcome,
+};
 
 use crate::browser::{SystemBrowser, redact_url};
 use crate::options::{CREDENTIAL_NAME, InteractiveBrowserCredentialOptions, Prompt};
@@ -94,72 +99,25 @@ struct BrowserStep {
 ///   ([`LoopbackError::StartAddressReused`](crate::LoopbackError::StartAddressReused)); on Linux, connections from another user's
 ///   processes are refused; only loopback `Host` names are served;
 /// - every error links to its section of the troubleshooting guide.
-pub struct InteractiveBrowserCredential {
-    client: PublicClient,
-    step: BrowserStep,
-}
+pub struct InteractiveBrowserCredential(PublicClient<BrowserStep>);
 
 impl fmt::Debug for InteractiveBrowserCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct(CREDENTIAL_NAME)
-            .field("client_id", &self.client.client_id())
-            .field("authority", &self.client.authority_host().as_str())
-            .field("tenant_id", &self.client.tenant_id())
-            .field("redirect_uri", &self.step.redirect.uri)
-            .field("response_mode", &self.step.response_mode)
-            .field("timeout", &self.step.timeout)
-            .field("client", &self.client)
-            .field("browser", &self.step.browser)
+            .field("client_id", &self.0.client_id())
+            .field("authority", &self.0.authority_host().as_str())
+            .field("tenant_id", &self.0.tenant_id())
+            .field("redirect_uri", &self.0.step().redirect.uri)
+            .field("response_mode", &self.0.step().response_mode)
+            .field("timeout", &self.0.step().timeout)
+            .field("client", &self.0)
+            .field("browser", &self.0.step().browser)
             .finish_non_exhaustive()
     }
 }
 
 fn err(e: impl Into<Error>) -> Error {
-    let e = e.into().with_credential(CREDENTIAL_NAME);
-    match (e.help().is_none())
-        .then(|| troubleshooting_anchor(&e))
-        .flatten()
-    {
-        Some(anchor) => e.with_help(format!("{TROUBLESHOOTING}#{anchor}")),
-        None => e,
-    }
-}
-
-/// The troubleshooting guide every error links to.
-const TROUBLESHOOTING: &str =
-    "https://github.com/entra-rs/entra-rs/blob/main/crates/browser-flow/TROUBLESHOOTING.md";
-
-fn troubleshooting_anchor(e: &Error) -> Option<&'static str> {
-    // The typed reason first, then Entra ID's answer (data, never the message text).
-    match e.reason() {
-        Reason::BrowserUnavailable => return Some("no-browser"),
-        Reason::PortInUse => return Some("port-in-use"),
-        Reason::Timeout => return Some("timeout"),
-        Reason::SignInLinkReused => return Some("sign-in-link-reused"),
-        Reason::PastedAddressRefused => return Some("ssh"),
-        Reason::KeyringUnavailable => return Some("keyring-unavailable"),
-        Reason::CacheUnreadable | Reason::CacheLocked => return Some("cache-corrupt"),
-        Reason::CacheLocationUnsafe => return Some("cache-location-unsafe"),
-        Reason::InvalidInstance => return Some("invalid-instance"),
-        Reason::TenantDiscovery => return Some("tenant-discovery"),
-        Reason::TenantNotAllowed => return Some("tenant-not-allowed"),
-        _ => {}
-    }
-    if let Some(response) = e.error_response() {
-        let description = response.error_description.as_deref().unwrap_or("");
-        return match response.error.as_str() {
-            _ if description.contains("AADSTS50011") => Some("redirect-uri-mismatch"),
-            "access_denied" | "consent_required" => Some("access-denied"),
-            "invalid_grant" if response.claims.is_none() => Some("invalid-grant"),
-            "invalid_instance" => Some("invalid-instance"),
-            _ if response.claims.is_some() => Some("claims-challenge"),
-            _ => None,
-        };
-    }
-    match e.kind() {
-        ErrorKind::AuthenticationRequired { .. } => Some("authentication-required"),
-        _ => None,
-    }
+    entra_public_client::decorate(e.into(), CREDENTIAL_NAME)
 }
 
 impl InteractiveBrowserCredential {
@@ -180,28 +138,131 @@ impl InteractiveBrowserCredential {
             Some(uri) => parse_redirect_uri(uri)?,
             None => RedirectTarget::default_scan(),
         };
-        let client = PublicClient::new(options.common)?;
-        Ok(Self {
-            client,
-            step: BrowserStep {
-                login_hint: options.login_hint,
-                prompt: options.prompt,
-                domain_hint: options.domain_hint,
-                pages: options.pages,
-                redirect,
-                response_mode: options.response_mode,
-                timeout: options.timeout,
-                browser: options.browser.unwrap_or_else(|| Arc::new(SystemBrowser)),
-                fallback: options
-                    .device_code_fallback
-                    .map(|prompt| DeviceCodeStep::new(Some(options.timeout), prompt, None)),
-                paste: options.paste_redirect,
-            },
-        })
+        let step = BrowserStep {
+            login_hint: options.login_hint,
+            prompt: options.prompt,
+            domain_hint: options.domain_hint,
+            pages: options.pages,
+            redirect,
+            response_mode: options.response_mode,
+            timeout: options.timeout,
+            browser: options.browser.unwrap_or_else(|| Arc::new(SystemBrowser)),
+            fallback: options
+                .device_code_fallback
+                .map(|prompt| DeviceCodeStep::new(Some(options.timeout), prompt, None)),
+            paste: options.paste_redirect,
+        };
+        PublicClient::new(options.common, step).map(Self)
     }
 }
 
-entra_public_client::public_client_credential!(InteractiveBrowserCredential, err);
+impl InteractiveBrowserCredential {
+    /// The record of the account the credential signs in as: given at construction, or
+    /// built by the last interactive sign-in. Save its `serialize`d form to sign in silently
+    /// in a later process.
+    #[must_use]
+    pub fn authentication_record(&self) -> Option<AuthenticationRecord> {
+        self.0.authentication_record()
+    }
+
+    /// Gets an access token for `scopes`: from memory, the token cache or a refresh token
+    /// when possible, else by signing the user in (unless `disable_automatic_authentication`).
+    /// Inherent, so that it is unambiguous next to azure_core's `TokenCredential`.
+    ///
+    /// # Errors
+    /// As [`PublicClient::get_token`].
+    pub async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessToken> {
+        self.0.get_token(scopes, options).await
+    }
+
+    /// As [`get_token`](Self::get_token), with the token type and `refresh_on`.
+    ///
+    /// # Errors
+    /// As [`PublicClient::get_token`].
+    pub async fn get_token_info(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessTokenInfo> {
+        self.0.get_token_info(scopes, options).await
+    }
+
+    /// Signs the user in, always, caches the token for `scopes` and returns the record.
+    ///
+    /// # Errors
+    /// As [`PublicClient::authenticate`].
+    pub async fn authenticate(
+        &self,
+        scopes: &[&str],
+        claims: Option<&str>,
+    ) -> Result<AuthenticationRecord> {
+        self.0.authenticate(scopes, claims).await
+    }
+
+    /// [`authenticate`](Self::authenticate) with scopes, claims, a tenant and CAE.
+    ///
+    /// # Errors
+    /// As [`PublicClient::authenticate_with`].
+    pub async fn authenticate_with(
+        &self,
+        options: &AuthenticateOptions,
+    ) -> Result<AuthenticationRecord> {
+        self.0.authenticate_with(options).await
+    }
+
+    /// Removes the account's tokens for this client from the caches and forgets its record;
+    /// whether a cache held any.
+    ///
+    /// # Errors
+    /// As [`PublicClient::sign_out`].
+    pub async fn sign_out(&self) -> Result<bool> {
+        self.0.sign_out().await
+    }
+
+    /// Releases the tokens held in memory, the view of the persistent cache and the fetched
+    /// authority metadata; the credential stays usable.
+    pub fn close(&self) {
+        self.0.close();
+    }
+}
+
+#[async_trait]
+impl TokenCredential for InteractiveBrowserCredential {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessToken> {
+        self.0.get_token(scopes, options).await
+    }
+
+    async fn get_token_info(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessTokenInfo> {
+        self.0.get_token_info(scopes, options).await
+    }
+}
+
+/// The credential is itself an azure_core credential (its `Arc` coerces to
+/// `Arc<dyn azure_core::credentials::TokenCredential>`); see
+/// [`entra_public_client::azure_core`].
+#[cfg(feature = "azure_core")]
+#[async_trait]
+impl azure_core::credentials::TokenCredential for InteractiveBrowserCredential {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+    ) -> azure_core::Result<azure_core::credentials::AccessToken> {
+        azure_core::credentials::TokenCredential::get_token(&self.0, scopes, options).await
+    }
+}
 
 impl BrowserStep {
     /// Binds the loopback server, opens the browser, waits for the redirect and redeems the

@@ -166,6 +166,21 @@ impl<C: TokenCredential + ?Sized + 'static> AzTokenCredential for AzureCoreCrede
     }
 }
 
+/// A public-client credential is itself an azure_core credential: its `Arc` coerces to
+/// `Arc<dyn azure_core::credentials::TokenCredential>`. Same mapping as
+/// [`AzureCoreCredential`], with no options. With both `TokenCredential` traits in scope,
+/// name the one you call (`entra_core::TokenCredential::get_token(&*c, ..)`).
+#[async_trait]
+impl<S: crate::InteractiveStep> AzTokenCredential for crate::PublicClient<S> {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        _options: Option<AzTokenRequestOptions<'_>>,
+    ) -> azure_core::Result<AzAccessToken> {
+        forward(self, scopes, None).await
+    }
+}
+
 /// One `get_token` across the boundary: `credential`'s answer in azure_core's types, with
 /// `options` forwarded (azure_core's own options carry nothing it understands). The
 /// `azure_core::credentials::TokenCredential` impls of the credentials call it.

@@ -27,29 +27,28 @@
 //!     }
 //! }
 //!
-//! /// A credential: the shared layer plus its step.
+//! /// A credential: a newtype over the shared layer with its step, forwarding in one line
+//! /// per method (inherent, so that both `TokenCredential` traits in scope stay unambiguous).
 //! #[derive(Debug)]
-//! struct MyCredential {
-//!     client: PublicClient,
-//!     step: MyStep,
-//! }
+//! pub struct MyCredential(PublicClient<MyStep>);
 //!
-//! #[async_trait::async_trait]
-//! impl TokenCredential for MyCredential {
-//!     async fn get_token_info(
+//! impl MyCredential {
+//!     pub async fn get_token_info(
 //!         &self,
 //!         scopes: &[&str],
 //!         options: Option<TokenRequestOptions>,
 //!     ) -> Result<AccessTokenInfo> {
-//!         self.client.get_token_info("get_token_info", scopes, options, &self.step).await
+//!         self.0.get_token_info(scopes, options).await
 //!     }
 //! }
 //!
-//! let credential = MyCredential {
-//!     client: PublicClient::new(PublicClientOptions::new("MyCredential"))?,
-//!     step: MyStep,
-//! };
-//! # let _ = Arc::new(credential);
+//! let credential = MyCredential(PublicClient::new(PublicClientOptions::new("MyCredential"), MyStep)?);
+//! // `PublicClient<S>` is itself a `TokenCredential`:
+//! let shared: Arc<dyn TokenCredential> = Arc::new(PublicClient::new(
+//!     PublicClientOptions::new("MyCredential"),
+//!     MyStep,
+//! )?);
+//! # let _ = (Arc::new(credential), shared);
 //! # Ok::<(), entra_core::Error>(())
 //! ```
 
@@ -60,6 +59,7 @@
 pub mod azure_core;
 mod client;
 mod front;
+mod help;
 mod macros;
 mod options;
 mod step;
@@ -69,6 +69,7 @@ mod tenant;
 /// dependency of your own: write `#[entra_public_client::async_trait]` on the impl.
 pub use async_trait::async_trait;
 pub use client::PublicClient;
+pub use help::{TROUBLESHOOTING, decorate, troubleshooting_anchor};
 #[doc(hidden)]
 pub use macros::__reexport;
 pub use options::{AuthenticateOptions, HttpClientFactory, PublicClientOptions};

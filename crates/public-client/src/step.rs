@@ -115,10 +115,10 @@ impl StepOutcome {
 /// }
 ///
 /// # async fn run(step: CodeFromElsewhere) -> Result<()> {
-/// let client = PublicClient::new(PublicClientOptions::new("MyCredential"))?;
+/// let client = PublicClient::new(PublicClientOptions::new("MyCredential"), step)?;
 /// // Cache and refresh token first; the step only when they cannot serve.
 /// let token = client
-///     .get_token("MyCredential.get_token", &["https://graph.microsoft.com/.default"], None, &step)
+///     .get_token(&["https://graph.microsoft.com/.default"], None)
 ///     .await?;
 /// # let _ = token; Ok(()) }
 /// ```

@@ -2,28 +2,99 @@
 //! request checks, single-flight per key, then the silent path and, when it cannot serve, the
 //! interactive step; the outcome goes back into the front map.
 
+use async_trait::async_trait;
+use entra_core::TokenCredential;
+
 use super::*;
 
-impl PublicClient {
+impl<S: InteractiveStep> PublicClient<S> {
+    /// Gets an access token for `scopes`: from memory, the token cache or a refresh token
+    /// when possible, else through the credential's step (unless
+    /// `disable_automatic_authentication`). A ready token in the front map is served with one
+    /// lookup and nothing copied but the token's reference count and its expiry.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for bad or reserved scopes; `AuthenticationRequired` when interaction
+    /// is needed but disabled; the step's, the cache's and the authority's errors otherwise.
+    /// Every error names the credential and links its troubleshooting section.
+    pub async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessToken> {
+        self.token("get_token", scopes, options)
+            .await
+            .map_err(|e| self.decorate(e))
+    }
+
+    /// As [`get_token`](Self::get_token), with the token type and `refresh_on`.
+    ///
+    /// # Errors
+    /// As [`get_token`](Self::get_token).
+    pub async fn get_token_info(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessTokenInfo> {
+        self.token_info("get_token_info", scopes, options)
+            .await
+            .map_err(|e| self.decorate(e))
+    }
+
+    /// Interactively authenticates a user, always (also with
+    /// `disable_automatic_authentication`), caches the token for `scopes` and returns the
+    /// record of the account. With no scopes it asks for the Azure Resource Manager scope of a
+    /// known cloud (public, China, US Government), as Python does.
+    ///
+    /// # Errors
+    /// `CredentialUnavailable` with "Authenticating in this environment requires a value for
+    /// the 'scopes' keyword argument." when no scopes are given for another cloud, or when the
+    /// step cannot run (no port, no browser); `ClientAuthentication` when the sign-in fails or
+    /// times out.
+    pub async fn authenticate(
+        &self,
+        scopes: &[&str],
+        claims: Option<&str>,
+    ) -> Result<AuthenticationRecord> {
+        self.authenticate_scopes(scopes, claims)
+            .await
+            .map_err(|e| self.decorate(e))
+    }
+
+    /// [`authenticate`](Self::authenticate) with every keyword of Python's: scopes, claims, a
+    /// tenant (under the rules of a request's tenant) and CAE (the token goes to the CAE
+    /// cache).
+    ///
+    /// # Errors
+    /// As [`authenticate`](Self::authenticate); a tenant that is not allowed is a
+    /// client-authentication error, as for `get_token`.
+    pub async fn authenticate_with(
+        &self,
+        options: &AuthenticateOptions,
+    ) -> Result<AuthenticationRecord> {
+        self.authenticate_options(options)
+            .await
+            .map_err(|e| self.decorate(e))
+    }
+
     /// `get_token` of a credential: as [`get_token_info`](Self::get_token_info), without the
     /// token type and `refresh_on`. A ready token in the front map is served with one lookup
     /// and nothing copied but the token's reference count and its expiry.
     ///
     /// # Errors
     /// As [`get_token_info`](Self::get_token_info).
-    pub async fn get_token(
+    async fn token(
         &self,
         method: &str,
         scopes: &[&str],
         options: Option<TokenRequestOptions>,
-        step: &dyn InteractiveStep,
     ) -> Result<AccessToken> {
         if let Some(hit) = self.front_hit(scopes, options.as_ref(), |front, tenant, cae, now| {
             front.get_token(scopes, tenant, cae, now)
         }) {
             return Ok(hit);
         }
-        self.get_token_info(method, scopes, options, step)
+        self.token_info(method, scopes, options)
             .await
             .map(Into::into)
     }
@@ -77,12 +148,11 @@ impl PublicClient {
     /// [`InvalidArgument`](ErrorKind::InvalidArgument) for bad or reserved scopes;
     /// [`AuthenticationRequired`](ErrorKind::AuthenticationRequired) when interaction is
     /// needed but disabled; the step's, the cache's and the authority's errors otherwise.
-    pub async fn get_token_info(
+    async fn token_info(
         &self,
         method: &str,
         scopes: &[&str],
         options: Option<TokenRequestOptions>,
-        step: &dyn InteractiveStep,
     ) -> Result<AccessTokenInfo> {
         if let Some(hit) = self.front_hit(scopes, options.as_ref(), |front, tenant, cae, now| {
             front.get(scopes, tenant, cae, OffsetDateTime::from(now))
@@ -116,7 +186,7 @@ impl PublicClient {
         let result = self
             .flights
             .run(key, || async {
-                let result = self.acquire_slow(scopes, tenant, claims, cae, step).await;
+                let result = self.acquire_slow(scopes, tenant, claims, cae).await;
                 let _ = outcome.set(match &result {
                     Ok((_, o)) => *o,
                     Err(_) => Outcome::Error,
@@ -165,17 +235,16 @@ impl PublicClient {
     /// # Errors
     /// [`CredentialUnavailable`](ErrorKind::CredentialUnavailable) when no scopes are given for
     /// another cloud; the step's, the cache's and the authority's errors otherwise.
-    pub async fn authenticate(
+    async fn authenticate_scopes(
         &self,
         scopes: &[&str],
         claims: Option<&str>,
-        step: &dyn InteractiveStep,
     ) -> Result<AuthenticationRecord> {
         let mut options = AuthenticateOptions::default().with_scopes(scopes.iter().copied());
         if let Some(claims) = claims {
             options = options.with_claims(claims);
         }
-        self.authenticate_with(&options, step).await
+        self.authenticate_options(&options).await
     }
 
     /// [`authenticate`](Self::authenticate) with all of Python's keywords: scopes, claims, a
@@ -185,10 +254,9 @@ impl PublicClient {
     /// # Errors
     /// As [`authenticate`](Self::authenticate); a tenant that is not allowed is a
     /// client-authentication error, as for `get_token`.
-    pub async fn authenticate_with(
+    async fn authenticate_options(
         &self,
         options: &AuthenticateOptions,
-        step: &dyn InteractiveStep,
     ) -> Result<AuthenticationRecord> {
         let tenant = self
             .request_tenant(options.tenant_id.as_deref())?
@@ -204,7 +272,6 @@ impl PublicClient {
             options.claims.as_deref(),
             &tenant,
             options.enable_cae,
-            step,
         )
         .instrument(span)
         .await
@@ -216,7 +283,6 @@ impl PublicClient {
         claims: Option<&str>,
         tenant: &str,
         cae: bool,
-        step: &dyn InteractiveStep,
     ) -> Result<AuthenticationRecord> {
         let default_scope;
         let scopes: &[&str] = if scopes.is_empty() {
@@ -234,9 +300,7 @@ impl PublicClient {
         // The cache must be usable (keyring, file) before the user is asked to sign in.
         cache.reload().await?;
         let endpoints = self.endpoints(tenant).await?;
-        let (info, record) = self
-            .interactive(&endpoints, scopes, claims, cae, step)
-            .await?;
+        let (info, record) = self.interactive(&endpoints, scopes, claims, cae).await?;
         self.front.insert(scopes, tenant, cae, &info);
         Ok(record)
     }
@@ -247,7 +311,6 @@ impl PublicClient {
         tenant: &str,
         claims: Option<&str>,
         cae: bool,
-        step: &dyn InteractiveStep,
     ) -> Result<(AccessTokenInfo, Outcome)> {
         // Another caller may have finished meanwhile.
         if claims.is_none()
@@ -286,10 +349,27 @@ impl PublicClient {
         // sign-in whose tokens cannot be kept would only have to be repeated.
         cache.reload().await?;
         let endpoints = self.endpoints(tenant).await?;
-        let (info, _record) = self
-            .interactive(&endpoints, scopes, claims, cae, step)
-            .await?;
+        let (info, _record) = self.interactive(&endpoints, scopes, claims, cae).await?;
         self.front.insert(scopes, tenant, cae, &info);
         Ok((info, Outcome::Prompt))
+    }
+}
+
+#[async_trait]
+impl<S: InteractiveStep> TokenCredential for PublicClient<S> {
+    async fn get_token(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessToken> {
+        Self::get_token(self, scopes, options).await
+    }
+
+    async fn get_token_info(
+        &self,
+        scopes: &[&str],
+        options: Option<TokenRequestOptions>,
+    ) -> Result<AccessTokenInfo> {
+        Self::get_token_info(self, scopes, options).await
     }
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl PublicClient {
+impl<S: InteractiveStep> PublicClient<S> {
     /// Runs the credential's step and completes its response.
     pub(super) async fn interactive(
         &self,
@@ -11,7 +11,6 @@ impl PublicClient {
         scopes: &[&str],
         claims: Option<&str>,
         cae: bool,
-        step: &dyn InteractiveStep,
     ) -> Result<(AccessTokenInfo, AuthenticationRecord)> {
         let claims = merge_client_capabilities(claims, cae)?;
         let net = self.net()?;
@@ -23,7 +22,7 @@ impl PublicClient {
             client: &net.client,
             support_logging: self.enable_support_logging,
         };
-        let outcome = step.sign_in(&ctx).await?;
+        let outcome = self.step.sign_in(&ctx).await?;
         self.complete(endpoints, scopes, cae, outcome).await
     }
 

@@ -115,7 +115,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// /// A step that cannot sign anyone in (a real one opens a browser or shows a device code).
 /// struct Nobody;
 ///
-/// #[async_trait::async_trait]
+/// #[entra_public_client::async_trait]
 /// impl InteractiveStep for Nobody {
 ///     async fn sign_in(&self, _ctx: &StepContext<'_>) -> entra_core::Result<StepOutcome> {
 ///         Err(entra_core::Error::credential_unavailable("no user here"))
@@ -125,17 +125,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// # async fn run() -> entra_core::Result<()> {
 /// let client = PublicClient::new(
 ///     PublicClientOptions::new("MyCredential").with_disable_automatic_authentication(true),
+///     Nobody,
 /// )?;
 /// // Nobody signed in and no prompt allowed: AuthenticationRequired, with no request sent.
 /// let err = client
-///     .get_token_info("get_token", &["https://graph.microsoft.com/.default"], None, &Nobody)
+///     .get_token_info(&["https://graph.microsoft.com/.default"], None)
 ///     .await
 ///     .unwrap_err();
 /// assert!(err.is_authentication_required());
+/// assert!(err.to_string().starts_with("MyCredential: "));
 /// # Ok(()) }
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(run()).unwrap();
 /// ```
-pub struct PublicClient {
+///
+/// A credential is a newtype over it with one-line inherent forwarders (see
+/// `InteractiveBrowserCredential` and `DeviceCodeCredential`); `PublicClient<S>` itself
+/// implements [`TokenCredential`](entra_core::TokenCredential) and, with the `azure_core`
+/// feature, azure_core's.
+pub struct PublicClient<S> {
     name: &'static str,
     client_id: String,
     authority_host: AuthorityHost,
@@ -152,9 +159,11 @@ pub struct PublicClient {
     record: ArcSwapOption<AuthenticationRecord>,
     front: FrontCache,
     flights: Flights,
+    /// The credential's own part: what runs when the silent path cannot serve.
+    step: S,
 }
 
-impl fmt::Debug for PublicClient {
+impl<S> fmt::Debug for PublicClient<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublicClient")
             .field("credential", &self.name)
@@ -170,7 +179,7 @@ impl fmt::Debug for PublicClient {
     }
 }
 
-impl PublicClient {
+impl<S: InteractiveStep> PublicClient<S> {
     /// Resolves and validates the options; does no I/O (no network, no storage: the HTTP
     /// client, the endpoints and the persistent cache are set up on first use).
     ///
@@ -181,7 +190,7 @@ impl PublicClient {
     /// # Errors
     /// [`InvalidArgument`](ErrorKind::InvalidArgument) for an invalid tenant id, authority
     /// (not https) or entry of `additionally_allowed_tenants`.
-    pub fn new(options: PublicClientOptions) -> Result<Self> {
+    pub fn new(options: PublicClientOptions, step: S) -> Result<Self> {
         let authority_options = AuthorityOptions::default()
             .with_disable_instance_discovery(options.disable_instance_discovery)
             .danger_allow_insecure_http(options.allow_insecure_http);
@@ -251,7 +260,19 @@ impl PublicClient {
             record: ArcSwapOption::new(record.map(Arc::new)),
             front: FrontCache::new(),
             flights: Flights::default(),
+            step,
         })
+    }
+
+    /// The credential's step.
+    #[must_use]
+    pub fn step(&self) -> &S {
+        &self.step
+    }
+
+    /// `e` as this credential returns it: named, with its troubleshooting link.
+    fn decorate(&self, e: Error) -> Error {
+        crate::help::decorate(e, self.name)
     }
 
     /// The credential's name.
@@ -312,6 +333,10 @@ impl PublicClient {
     /// # Errors
     /// The persistent cache cannot be read or written.
     pub async fn sign_out(&self) -> Result<bool> {
+        self.sign_out_account().await.map_err(|e| self.decorate(e))
+    }
+
+    async fn sign_out_account(&self) -> Result<bool> {
         let Some(record) = self.record.load_full() else {
             self.front.clear();
             return Ok(false);

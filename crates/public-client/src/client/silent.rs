@@ -39,7 +39,7 @@ struct Found {
     aging: bool,
 }
 
-impl PublicClient {
+impl<S: InteractiveStep> PublicClient<S> {
     /// The freshest cached access token of the record's account for `scopes` in any of the
     /// candidate realms of `realm`.
     async fn find_cached(
