@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -174,6 +175,9 @@ type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 ///
 /// No message, field or source of an `Error` holds a token, code, verifier or `state`.
 ///
+/// `Clone` shares the source (it is held in an `Arc`), so every caller waiting on one
+/// acquisition gets the same error, with the same source, reason and help link.
+///
 /// ```
 /// use entra_core::{Error, ErrorKind};
 ///
@@ -188,15 +192,17 @@ type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 /// }
 /// assert!(err.to_string().starts_with("InteractiveBrowserCredential: "));
 /// ```
+#[derive(Clone)]
 pub struct Error(Box<Inner>);
 
+#[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
     reason: Reason,
     credential: Option<Cow<'static, str>>,
     message: Cow<'static, str>,
     help: Option<Cow<'static, str>>,
-    source: Option<BoxError>,
+    source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
 }
 
 impl Error {
@@ -287,7 +293,7 @@ impl Error {
     /// Sets the lower-level cause, reachable through [`source`](StdError::source).
     #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.0.source = Some(source.into());
+        self.0.source = Some(Arc::from(source.into()));
         self
     }
 

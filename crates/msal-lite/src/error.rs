@@ -95,10 +95,10 @@ pub enum MsalError {
     /// completed (network, timeout, an HTTP error, a malformed answer), so the host could not
     /// be validated. Nothing is sent to an unvalidated authority: this fails closed.
     #[error(
-        "Instance discovery for {authority} failed, so the authority could not be validated: \
-         {cause}. Check the network connection and try again; if this authority is valid and \
-         trustworthy, you can disable this check by passing in 'disable_instance_discovery=True' \
-         when constructing the credential."
+        "Instance discovery for {authority} failed, so the authority could not be validated \
+         (the cause follows). Check the network connection and try again; if this authority is \
+         valid and trustworthy, you can disable this check by passing in \
+         'disable_instance_discovery=True' when constructing the credential."
     )]
     InstanceDiscoveryFailed {
         /// `https://<host>` of the authority.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
-use entra_core::{AccessToken, AccessTokenInfo, Error, ErrorKind, Reason, Result, Secret};
+use entra_core::{AccessToken, AccessTokenInfo, Result, Secret};
 use entra_msal_lite::SingleFlight;
 use time::{Duration, OffsetDateTime};
 
@@ -251,49 +251,9 @@ pub(crate) struct FlightKey {
     pub(crate) claims: Option<String>,
 }
 
-/// A result shared with the callers that waited: errors lose their source (not `Clone`).
-#[derive(Clone)]
-enum Shared {
-    Token(AccessTokenInfo),
-    Failed {
-        kind: ErrorKind,
-        reason: Reason,
-        message: String,
-        credential: Option<String>,
-    },
-}
-
-impl Shared {
-    fn from_result(result: &Result<AccessTokenInfo>) -> Self {
-        match result {
-            Ok(info) => Self::Token(info.clone()),
-            Err(e) => Self::Failed {
-                kind: e.kind().clone(),
-                reason: e.reason(),
-                message: e.message().to_owned(),
-                credential: e.credential().map(str::to_owned),
-            },
-        }
-    }
-
-    fn into_result(self) -> Result<AccessTokenInfo> {
-        match self {
-            Self::Token(info) => Ok(info),
-            Self::Failed {
-                kind,
-                reason,
-                message,
-                credential,
-            } => {
-                let e = Error::new(kind, message).with_reason(reason);
-                Err(match credential {
-                    Some(c) => e.with_credential(c),
-                    None => e,
-                })
-            }
-        }
-    }
-}
+/// A result shared with the callers that waited: the token, or the very error (its source,
+/// reason and help link included: `entra_core::Error` is `Clone`).
+type Shared = Result<AccessTokenInfo>;
 
 /// The single-flight gate of the silent path: entra-msal-lite's [`SingleFlight`] (the one the
 /// endpoint resolver uses too), carrying a shareable copy of the outcome.
@@ -314,28 +274,16 @@ impl Flights {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<AccessTokenInfo>>,
     {
-        // The caller that computes keeps its own result (an error keeps its source); the
-        // callers that waited get the shareable copy.
-        let mut own = None;
-        let shared = self
-            .0
-            .run(key, || async {
-                let result = acquire().await;
-                let shared = Shared::from_result(&result);
-                own = Some(result);
-                shared
-            })
-            .await;
-        match own {
-            Some(result) => result,
-            None => shared.into_result(),
-        }
+        // Every caller, the one that computed and those that waited, gets the same result.
+        self.0.run(key, acquire).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use entra_core::Error;
+    use std::error::Error as _;
     use std::sync::atomic::AtomicUsize;
 
     fn info(token: &str, expires_in: i64) -> AccessTokenInfo {
@@ -510,11 +458,18 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ok.token.secret(), "later");
-        let shared = Shared::from_result(&Err(Error::credential_unavailable(
-            "Failed to open a browser",
-        )
-        .with_credential("C")));
-        let e = shared.into_result().unwrap_err();
-        assert_eq!(e.to_string(), "C: Failed to open a browser");
+        // The waiters' error is the computing caller's own: same source and help link.
+        let cause = std::io::Error::other("the browser could not start");
+        let computer = Error::credential_unavailable("Failed to open a browser")
+            .with_credential("C")
+            .with_help("https://example.invalid/help")
+            .with_source(cause);
+        let waiter = computer.clone();
+        assert_eq!(waiter.to_string(), computer.to_string());
+        assert_eq!(waiter.help(), Some("https://example.invalid/help"));
+        assert_eq!(
+            waiter.source().map(ToString::to_string).as_deref(),
+            Some("the browser could not start")
+        );
     }
 }

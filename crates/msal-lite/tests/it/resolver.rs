@@ -170,6 +170,13 @@ async fn failed_discovery_fails_closed_and_names_the_switch() {
         matches!(**cause, MsalError::HttpStatus { status: 503, .. }),
         "{cause:?}"
     );
+    // The cause is said once: as the source, not again in the message.
+    let said = err.to_string();
+    assert!(!said.contains(&cause.to_string()), "{said}");
+    assert_eq!(
+        std::error::Error::source(&err).map(ToString::to_string),
+        Some(cause.to_string())
+    );
     // Failures are not cached: the next call asks again.
     assert!(resolver.resolve(&authority).await.is_err());
     discovery.assert_async().await;
