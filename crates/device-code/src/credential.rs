@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use entra_cache::AccountEntry;
 use entra_core::{
     AccessToken, AccessTokenInfo, AuthenticationRecord, Result, TokenCredential,
     TokenRequestOptions,
@@ -121,6 +122,14 @@ impl DeviceCodeCredential {
         options: &AuthenticateOptions,
     ) -> Result<AuthenticationRecord> {
         self.0.authenticate_with(options).await
+    }
+
+    /// The accounts the credential's caches hold for its authority, once each; no request.
+    ///
+    /// # Errors
+    /// As [`PublicClient::accounts`].
+    pub async fn accounts(&self) -> Result<Vec<Arc<AccountEntry>>> {
+        self.0.accounts().await
     }
 
     /// Removes the account's tokens for this client from the caches and forgets its record;

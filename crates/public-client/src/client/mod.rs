@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use arc_swap::ArcSwapOption;
 use entra_cache::{
-    AccessTokenQuery, AccountWrite, Cache, CacheBackend, RefreshLock, RefreshTokenQuery,
-    TokenCachePersistenceOptions, TokenWrite,
+    AccessTokenQuery, AccountEntry, AccountWrite, Cache, CacheBackend, RefreshLock,
+    RefreshTokenQuery, TokenCachePersistenceOptions, TokenWrite,
 };
 use entra_core::{
     AccessToken, AccessTokenInfo, AuthenticationRecord, DEVELOPER_SIGN_ON_CLIENT_ID, Error,
@@ -321,6 +321,35 @@ impl<S: InteractiveStep> PublicClient<S> {
             net.resolver.clear();
         }
         tracing::debug!(credential = self.name, "credential closed");
+    }
+
+    /// The accounts this credential's caches (the plain and the CAE one, persistent ones
+    /// included) hold for its authority (any of its environments), once each, sorted by
+    /// username; no request. `entra accounts` lists these.
+    ///
+    /// # Errors
+    /// The persistent cache cannot be read.
+    pub async fn accounts(&self) -> Result<Vec<Arc<AccountEntry>>> {
+        self.cached_accounts().await.map_err(|e| self.decorate(e))
+    }
+
+    async fn cached_accounts(&self) -> Result<Vec<Arc<AccountEntry>>> {
+        let authority = self.authority_host.authority(&self.tenant_id)?;
+        let (environments, _) = self.provisional_keys(&authority);
+        let mut found: Vec<Arc<AccountEntry>> = Vec::new();
+        for cae in [false, true] {
+            for entry in self.cache(cae)?.accounts(&environments).await? {
+                let known = found.iter().any(|a| {
+                    a.home_account_id == entry.home_account_id
+                        && a.username.eq_ignore_ascii_case(&entry.username)
+                });
+                if !known {
+                    found.push(entry);
+                }
+            }
+        }
+        found.sort_by_key(|a| a.username.to_lowercase());
+        Ok(found)
     }
 
     /// Signs the account of the record out (MSAL's `remove_account`): removes its tokens
