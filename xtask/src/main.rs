@@ -11,6 +11,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod api;
 mod bench;
 mod crates_io;
 mod demo;
@@ -30,16 +31,18 @@ fn main() -> ExitCode {
         "windows" => windows::check(),
         "macos" => macos::check(),
         "crates-io" => crates_io::check(),
+        "api" => api::check(rest.iter().any(|a| a == "--bless")),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | test | demo | bench | windows | macos | crates-io>\n\
+                "usage: cargo xtask <ci | test | demo | bench | windows | macos | crates-io | api>\n\
                  \n  ci     fmt, clippy -D warnings, every test, docs -D warnings\
                  \n  test   every test (with a private keyring session when available)\
                  \n  demo   the main job against the embedded mock identity provider\
                  \n  bench  criterion benchmarks, summary in target/bench-summary.md\
                  \n  windows  the Windows build under Wine (clippy, library tests, entra.exe)\
                  \n  macos  clippy for macOS on the crates with macOS code\
-                 \n  crates-io  features alone and none, cargo-deny, cargo package, the MSRV"
+                 \n  crates-io  features alone and none, cargo-deny, cargo package, the MSRV\
+                 \n  api    the public API against its snapshots in api/ (--bless rewrites them)"
             );
             return ExitCode::from(2);
         }
@@ -104,6 +107,7 @@ fn ci() -> Result<(), String> {
             "--locked",
         ])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
+    api::check(false)?;
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Use an entra-rs credential wherever the Azure SDK for Rust takes an
 //! `Arc<dyn azure_core::credentials::TokenCredential>` (cargo feature `azure_core`).
 //!
-//! Every credential built with [`public_client_credential!`](crate::public_client_credential)
+//! [`PublicClient<S>`](crate::PublicClient) and every credential over it
 //! (`InteractiveBrowserCredential`, `DeviceCodeCredential`) implements
 //! [`azure_core::credentials::TokenCredential`] itself when its `azure_core` feature is on, so
 //! it drops into any Azure SDK client as an `Arc<dyn azure_core::credentials::TokenCredential>`.
