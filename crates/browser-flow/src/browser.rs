@@ -49,9 +49,9 @@ pub(crate) fn redact_url(url: &str) -> String {
     let pairs: Vec<(String, String)> = parsed
         .query_pairs()
         .map(|(k, v)| {
-            let hidden = entra_msal_lite::ONE_TIME_QUERY_PARAMS
+            let hidden = entra_msal_lite::request::ONE_TIME_QUERY_PARAMS
                 .iter()
-                .chain(&entra_msal_lite::PERSONAL_QUERY_PARAMS)
+                .chain(&entra_msal_lite::request::PERSONAL_QUERY_PARAMS)
                 .any(|p| *p == k.as_ref());
             let v = if hidden {
                 "<redacted>".to_owned()

@@ -14,7 +14,7 @@ use entra_core::{
     Reason, Result, TokenCredential, TokenRequestOptions,
 };
 use entra_device_code::DeviceCodeStep;
-use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, ClientInfo, ResponseMode};
+use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, request::ResponseMode, response::ClientInfo};
 use entra_public_client::{
     AuthenticateOptions, InteractiveStep, PublicClient, StepContext, StepOutcome,
 };

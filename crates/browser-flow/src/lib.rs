@@ -70,7 +70,7 @@ mod server;
 pub use browser::{PrintUrlOpener, SystemBrowser};
 pub use credential::InteractiveBrowserCredential;
 pub use entra_cache::TokenCachePersistenceOptions;
-pub use entra_msal_lite::{ONE_TIME_QUERY_PARAMS, ResponseMode};
+pub use entra_msal_lite::{request::ONE_TIME_QUERY_PARAMS, request::ResponseMode};
 pub use entra_public_client::AuthenticateOptions;
 pub use options::{DEFAULT_TIMEOUT, InteractiveBrowserCredentialOptions, Prompt};
 pub use paste::{PasteError, PasteFromStdin, PasteRedirect};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use entra_core::BrowserOpener;
 use entra_device_code::{DeviceCodeInfo, PromptCallback};
-use entra_msal_lite::ResponseMode;
+use entra_msal_lite::request::ResponseMode;
 use entra_public_client::PublicClientOptions;
 
 use crate::paste::PasteRedirect;

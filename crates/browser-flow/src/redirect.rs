@@ -137,7 +137,7 @@ pub(crate) fn classify(input: &[u8], expected_state: &str) -> Result<RedirectOut
             Rejection::MissingState
         });
     };
-    if !entra_msal_lite::state_matches(&state, expected_state) {
+    if !entra_msal_lite::request::state_matches(&state, expected_state) {
         return Err(Rejection::StateMismatch);
     }
     if let Some(error) = error {

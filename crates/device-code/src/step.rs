@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use entra_core::{Error, Result};
-use entra_msal_lite::{DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant, MsalError, device_code_request};
+use entra_msal_lite::{
+    DeviceCodeGrant, MsalError, device_code::DEVICE_CODE_GRANT_TYPE,
+    device_code::device_code_request,
+};
 use entra_public_client::{InteractiveStep, StepContext, StepOutcome, timed_out};
 use time::OffsetDateTime;
 

@@ -100,7 +100,7 @@ impl AuthorityOptions {
 /// Host and path are lower-cased, a default port is dropped, any other port kept.
 ///
 /// ```
-/// use entra_msal_lite::{Authority, AuthorityKind};
+/// use entra_msal_lite::{Authority, authority::AuthorityKind};
 ///
 /// let a = Authority::parse("https://Login.MicrosoftOnline.com/Contoso.onmicrosoft.com")?;
 /// assert_eq!(a.as_str(), "https://login.microsoftonline.com/contoso.onmicrosoft.com/");

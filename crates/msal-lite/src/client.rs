@@ -269,7 +269,7 @@ impl TokenClient {
     }
 
     /// Asks for a device code (RFC 8628 §3.1), retrying per the policy; build the request
-    /// with [`device_code_request`](crate::device_code_request).
+    /// with [`device_code_request`](crate::device_code::device_code_request).
     ///
     /// # Errors
     /// As [`execute`](Self::execute); [`MsalError::Service`] when Entra ID refuses (e.g.

@@ -83,7 +83,7 @@ pub static KNOWN_CLOUDS: &[CloudMetadata] = &[
 /// The known cloud `host` belongs to (exact, case-insensitive match; a port means unknown).
 ///
 /// ```
-/// use entra_msal_lite::known_cloud;
+/// use entra_msal_lite::cloud::known_cloud;
 ///
 /// let cloud = known_cloud("login.windows.net").unwrap();
 /// assert_eq!(cloud.preferred_network, "login.microsoftonline.com");
@@ -119,7 +119,7 @@ pub fn preferred_cache_host(host: &str) -> &str {
 /// Government), used by `authenticate()` without scopes; `None` for other clouds.
 ///
 /// ```
-/// use entra_msal_lite::default_arm_scope;
+/// use entra_msal_lite::cloud::default_arm_scope;
 ///
 /// assert_eq!(
 ///     default_arm_scope("login.microsoftonline.com"),

@@ -41,7 +41,7 @@ impl<V> Default for Flight<V> {
 /// the next queued caller computes.
 ///
 /// ```
-/// use entra_msal_lite::SingleFlight;
+/// use entra_msal_lite::flight::SingleFlight;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let flights: SingleFlight<&str, u32> = SingleFlight::default();

@@ -40,90 +40,72 @@
 //! # Ok::<(), entra_msal_lite::MsalError>(())
 //! ```
 //!
-//! Layout:
+//! The root holds the paved path; the rest lives in its module ([`authority`], [`cloud`],
+//! [`device_code`], [`endpoints`], [`flight`], [`id_token`], [`pkce`], [`request`],
+//! [`response`]). Layout:
 //! - [`Authority`], [`AuthorityHost`], [`AuthorityOptions`]: parsing and canonicalisation
 //!   (https only unless the test-only
 //!   [`danger_allow_insecure_http`](AuthorityOptions::danger_allow_insecure_http)),
-//!   `AZURE_AUTHORITY_HOST` ([`authority_host_from_env`]).
-//! - [`known_cloud`], [`aliases`], [`default_arm_scope`]: built-in metadata of the clouds
-//!   MSAL trusts.
+//!   `AZURE_AUTHORITY_HOST` ([`authority_host_from_env`](crate::authority::authority_host_from_env)).
+//! - [`cloud`]: [`known_cloud`](cloud::known_cloud), [`aliases`](cloud::aliases),
+//!   [`default_arm_scope`](cloud::default_arm_scope): built-in metadata of the clouds MSAL
+//!   trusts.
 //! - [`Endpoints`], [`EndpointResolver`]: derived endpoints for known clouds; instance
 //!   discovery and OpenID configuration (issuer-checked, cached, single-flight) otherwise.
-//! - [`AuthCodeFlow`], [`build_authorize_url`], [`AuthCodeGrant`], [`RefreshGrant`],
+//! - [`AuthCodeFlow`], [`build_authorize_url`](crate::request::build_authorize_url), [`AuthCodeGrant`], [`RefreshGrant`],
 //!   [`TokenRequest`]: request building with no I/O.
 //! - [`TokenClient`]: the async sender (timeout, size cap, retries with `Retry-After`).
-//! - [`parse_token_response`], [`TokenResponse`], [`ClientInfo`]: response parsing.
-//! - [`decode_id_token`], [`IdTokenValidation`], [`Account`], [`authentication_record`]:
+//! - [`parse_token_response`](crate::response::parse_token_response), [`TokenResponse`], [`ClientInfo`](crate::response::ClientInfo): response parsing.
+//! - [`decode_id_token`](crate::id_token::decode_id_token), [`IdTokenValidation`], [`Account`], [`authentication_record`](crate::id_token::authentication_record):
 //!   ID token checks and the signed-in account.
 //! - [`MsalError`]: typed errors, convertible into [`entra_core::Error`].
 
 // docs.rs (`--cfg docsrs`): mark the items a feature or a platform brings.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod authority;
+pub mod authority;
 mod challenge;
 mod claims;
 #[cfg(feature = "http")]
 mod client;
-mod cloud;
-mod device_code;
-mod endpoints;
+pub mod cloud;
+pub mod device_code;
+pub mod endpoints;
 mod error;
-mod flight;
-mod id_token;
-mod pkce;
-mod request;
+pub mod flight;
+pub mod id_token;
+pub mod pkce;
+pub mod request;
 #[cfg(feature = "http")]
 mod resolver;
-mod response;
+pub mod response;
 
-// The public interface is:
-pub use authority::{
-    AZURE_AUTHORITY_HOST, Authority, AuthorityHost, AuthorityKind, AuthorityOptions,
-    authority_host_env_value, authority_host_from_env, authority_host_from_value,
-};
+// The paved path at the root; everything else in its module (`authority`, `cloud`,
+// `device_code`, `endpoints`, `flight`, `id_token`, `pkce`, `request`, `response`).
+pub use authority::{Authority, AuthorityHost, AuthorityOptions};
 pub use challenge::{claims_from_challenge, tenant_from_challenge};
 pub use claims::{CAE_CAPABILITIES, merge_client_capabilities};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use client::{RetryPolicy, TokenClient, TokenClientOptions};
-pub use cloud::{
-    CloudMetadata, KNOWN_CLOUDS, aliases, default_arm_scope, is_known_host, known_cloud,
-    preferred_cache_host,
-};
-pub use device_code::{
-    DEFAULT_POLL_INTERVAL, DEVICE_CODE_GRANT_TYPE, DeviceCode, DeviceCodeGrant,
-    device_code_endpoint, device_code_request, parse_device_code,
-};
-pub use endpoints::{
-    AliasGroup, EndpointSource, Endpoints, INSTANCE_DISCOVERY_ENDPOINT, InstanceDiscovery,
-    cache_environments, instance_discovery_url, issuer_matches_authority, openid_configuration_url,
-    parse_instance_discovery, parse_openid_configuration,
-};
+pub use device_code::{DeviceCode, DeviceCodeGrant};
+pub use endpoints::Endpoints;
 /// The secret type of this crate's grants and responses, re-exported from `entra-core`.
 pub use entra_core::Secret;
 pub use error::{IdTokenProblem, MsalError, Result};
-pub use flight::SingleFlight;
-pub use id_token::{
-    Account, ID_TOKEN_CLOCK_SKEW, IdTokenClaims, IdTokenValidation, authentication_record,
-    decode_id_token,
-};
-pub use pkce::{Pkce, new_nonce, new_state, s256_challenge};
+pub use id_token::{Account, IdTokenClaims, IdTokenValidation};
+pub use pkce::Pkce;
 #[cfg(feature = "certificate")]
 #[cfg_attr(docsrs, doc(cfg(feature = "certificate")))]
 pub use request::ClientCertificate;
 pub use request::{
-    AuthCodeFlow, AuthCodeGrant, AuthorizeParams, AuthorizeUrl, CLIENT_ASSERTION_TYPE, CLIENT_SKU,
-    ClientCredential, ClientCredentialsGrant, ONE_TIME_QUERY_PARAMS, PERSONAL_QUERY_PARAMS,
-    RESERVED_SCOPES, RefreshGrant, ResponseMode, TokenRequest, build_authorize_url, check_scopes,
-    decorate_scopes, standard_headers, state_matches,
+    AuthCodeFlow, AuthCodeGrant, AuthorizeParams, ClientCredential, ClientCredentialsGrant,
+    RefreshGrant, TokenRequest,
 };
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use resolver::EndpointResolver;
-pub use response::{
-    ClientInfo, TokenResponse, parse_error_body, parse_retry_after, parse_token_response,
-};
+pub use response::TokenResponse;
 
 /// This crate's README examples, compiled as doctests.
 #[cfg(doctest)]

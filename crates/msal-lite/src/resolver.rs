@@ -59,7 +59,7 @@ impl Inner {
 /// but not cached. Cheap to clone (clones share the cache).
 ///
 /// ```
-/// use entra_msal_lite::{Authority, EndpointResolver, EndpointSource, TokenClient};
+/// use entra_msal_lite::{Authority, EndpointResolver, endpoints::EndpointSource, TokenClient};
 ///
 /// # async fn run() -> Result<(), entra_msal_lite::MsalError> {
 /// let resolver = EndpointResolver::new(TokenClient::new(TokenClient::default_http_client()?));

@@ -37,7 +37,7 @@ impl ClientInfo {
     /// Decodes the base64url JSON `{"uid": ..., "utid": ...}` (padding optional).
     ///
     /// ```
-    /// use entra_msal_lite::ClientInfo;
+    /// use entra_msal_lite::response::ClientInfo;
     ///
     /// // base64url of {"uid":"u1","utid":"t1"}
     /// let info = ClientInfo::decode("eyJ1aWQiOiJ1MSIsInV0aWQiOiJ0MSJ9")?;
@@ -197,7 +197,7 @@ pub(crate) fn check_answer(
 /// or `client_info` cannot be decoded.
 ///
 /// ```
-/// use entra_msal_lite::parse_token_response;
+/// use entra_msal_lite::response::parse_token_response;
 /// use time::OffsetDateTime;
 ///
 /// let now = OffsetDateTime::now_utc();

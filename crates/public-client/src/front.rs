@@ -18,7 +18,7 @@ use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use entra_core::{AccessToken, AccessTokenInfo, Result, Secret};
-use entra_msal_lite::SingleFlight;
+use entra_msal_lite::flight::SingleFlight;
 use time::{Duration, OffsetDateTime};
 
 /// A cached access token counts as expired this long before `expires_on`: the cache's own

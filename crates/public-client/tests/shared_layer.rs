@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use entra_core::Result;
-use entra_msal_lite::{DEVICE_CODE_GRANT_TYPE, DeviceCodeGrant, device_code_request};
+use entra_msal_lite::{
+    DeviceCodeGrant, device_code::DEVICE_CODE_GRANT_TYPE, device_code::device_code_request,
+};
 use entra_public_client::{
     InteractiveStep, PublicClient, PublicClientOptions, StepContext, StepOutcome, async_trait,
 };

@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 use tracing::Instrument as _;
 
-use entra_msal_lite::ResponseMode;
+use entra_msal_lite::request::ResponseMode;
 
 use crate::redirect::{self};
 use crate::redirect_uri::{LoopbackHost, RedirectTarget};
@@ -159,7 +159,7 @@ impl LoopbackServer {
     /// `sign_in_url` while it waits, and returns that address (on the redirect URI's origin).
     /// The returned URL is a secret only as long as the wait lasts.
     pub(crate) fn start_redirect(&mut self, sign_in_url: &str) -> Result<Secret> {
-        let token = entra_msal_lite::new_state()?;
+        let token = entra_msal_lite::pkce::new_state()?;
         let path = format!("{START_PREFIX}{}", token.secret());
         let origin_end = self
             .redirect_uri

@@ -10,7 +10,7 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
-use entra_msal_lite::ResponseMode;
+use entra_msal_lite::request::ResponseMode;
 
 use crate::redirect::{self, RedirectOutcome, Rejection};
 

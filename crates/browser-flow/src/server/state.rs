@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use entra_core::{Result, Secret};
 use tokio::sync::mpsc;
 
-use entra_msal_lite::ResponseMode;
+use entra_msal_lite::request::ResponseMode;
 
 use crate::peer::{PeerUser, peer_user};
 use crate::redirect::{self};

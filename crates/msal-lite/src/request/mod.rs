@@ -22,7 +22,7 @@ pub const CLIENT_SKU: &str = "entra-rs.msal-lite";
 /// (MSAL Python's decoration, used on the authorize URL and both token grants).
 ///
 /// ```
-/// use entra_msal_lite::decorate_scopes;
+/// use entra_msal_lite::request::decorate_scopes;
 ///
 /// let scopes = decorate_scopes(&["https://graph.microsoft.com/.default", "User.Read", "User.Read"])?;
 /// assert_eq!(
@@ -53,7 +53,7 @@ pub fn decorate_scopes<S: AsRef<str>>(scopes: &[S]) -> Result<Vec<String>> {
 /// token is cached.
 ///
 /// ```
-/// use entra_msal_lite::check_scopes;
+/// use entra_msal_lite::request::check_scopes;
 ///
 /// assert!(check_scopes(&["https://graph.microsoft.com/.default"]).is_ok());
 /// assert!(check_scopes(&["OpenID"]).is_err());

@@ -108,7 +108,7 @@ async fn an_app_token_with_a_certificate_assertion() {
     let sent = m.mock.last_request(Endpoint::Token).unwrap();
     assert_eq!(
         sent.form_param("client_assertion_type"),
-        Some(entra_msal_lite::CLIENT_ASSERTION_TYPE)
+        Some(entra_msal_lite::request::CLIENT_ASSERTION_TYPE)
     );
     let assertion = sent.form_param("client_assertion").unwrap();
     let header = jsonwebtoken::decode_header(assertion).unwrap();

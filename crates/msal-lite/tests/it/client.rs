@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use entra_core::Secret;
 use entra_msal_lite::{
-    AuthCodeGrant, ClientInfo, EndpointResolver, Endpoints, MsalError, RefreshGrant, RetryPolicy,
-    TokenClient, TokenClientOptions,
+    AuthCodeGrant, EndpointResolver, Endpoints, MsalError, RefreshGrant, RetryPolicy, TokenClient,
+    TokenClientOptions, response::ClientInfo,
 };
 use mockito::Matcher;
 
@@ -63,7 +63,7 @@ async fn redeem_code_sends_msal_form_and_headers() {
                 "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$".into(),
             ),
         )
-        .match_header("x-client-sku", entra_msal_lite::CLIENT_SKU)
+        .match_header("x-client-sku", entra_msal_lite::request::CLIENT_SKU)
         .match_header("x-client-ver", Matcher::Any)
         .match_header("x-client-os", Matcher::Any)
         .match_header("x-ms-lib-capability", "retry-after, h429")

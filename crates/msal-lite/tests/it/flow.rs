@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use entra_core::Secret;
 use entra_msal_lite::{
     Account, AuthCodeFlow, AuthorizeParams, IdTokenProblem, IdTokenValidation, MsalError,
-    authentication_record, merge_client_capabilities, s256_challenge,
+    id_token::authentication_record, merge_client_capabilities, pkce::s256_challenge,
 };
 
 use crate::support::{b64, client, insecure, jwt, mock_authority, oidc_document, resolver};

@@ -1,9 +1,11 @@
 //! Property tests: every parser returns a value or a typed error for any input, never panics.
 
 use entra_msal_lite::{
-    Authority, AuthorityHost, AuthorityOptions, ClientInfo, IdTokenValidation, decode_id_token,
-    decorate_scopes, merge_client_capabilities, parse_error_body, parse_instance_discovery,
-    parse_openid_configuration, parse_retry_after, parse_token_response,
+    Authority, AuthorityHost, AuthorityOptions, IdTokenValidation,
+    endpoints::parse_instance_discovery, endpoints::parse_openid_configuration,
+    id_token::decode_id_token, merge_client_capabilities, request::decorate_scopes,
+    response::ClientInfo, response::parse_error_body, response::parse_retry_after,
+    response::parse_token_response,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -165,7 +167,7 @@ proptest! {
             ).unwrap();
             let at = OffsetDateTime::from_unix_timestamp(now.rem_euclid(253_402_300_000)).unwrap();
             let _ = IdTokenValidation::new("client", &endpoints).at(at).check(&claims);
-            let _ = entra_msal_lite::authentication_record(&claims, None, &endpoints.authority);
+            let _ = entra_msal_lite::id_token::authentication_record(&claims, None, &endpoints.authority);
         }
     }
 

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use entra_msal_lite::{Authority, AuthorityOptions, EndpointSource, MsalError, RetryPolicy};
+use entra_msal_lite::{
+    Authority, AuthorityOptions, MsalError, RetryPolicy, endpoints::EndpointSource,
+};
 use mockito::Matcher;
 
 use crate::support::{client, client_with, insecure, mock_authority, oidc_document, resolver};

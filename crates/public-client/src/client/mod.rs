@@ -23,8 +23,9 @@ use entra_core::{
 };
 use entra_msal_lite::{
     Account, Authority, AuthorityHost, AuthorityOptions, EndpointResolver, Endpoints,
-    IdTokenValidation, MsalError, TokenClient, TokenResponse, authentication_record,
-    cache_environments, check_scopes, default_arm_scope, merge_client_capabilities,
+    IdTokenValidation, MsalError, TokenClient, TokenResponse, cloud::default_arm_scope,
+    endpoints::cache_environments, id_token::authentication_record, merge_client_capabilities,
+    request::check_scopes,
 };
 use time::OffsetDateTime;
 use tracing::Instrument as _;
@@ -207,7 +208,7 @@ impl<S: InteractiveStep> PublicClient<S> {
             Some(r) => Some(r.authority().to_owned()),
             None => options
                 .authority
-                .or_else(entra_msal_lite::authority_host_env_value),
+                .or_else(entra_msal_lite::authority::authority_host_env_value),
         };
         let authority_host = match authority_text {
             Some(a) => AuthorityHost::parse_with(&a, &authority_options)?,
