@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::{cargo, root, run};
+use crate::{cargo, in_ci, root, run};
 
 /// Every check, in the order a failure is cheapest to find.
 pub(crate) fn check() -> Result<(), String> {
@@ -17,10 +17,6 @@ pub(crate) fn check() -> Result<(), String> {
     deny()?;
     package()?;
     msrv()
-}
-
-fn in_ci() -> bool {
-    env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// The workspace's packages with their features (`cargo metadata`).
@@ -103,6 +99,7 @@ fn package() -> Result<(), String> {
             return Err(format!("the {package} package has no LICENSE file"));
         }
     }
+    forget_packed_workspace_crates();
     run(cargo().args([
         "package",
         "--workspace",
@@ -111,6 +108,37 @@ fn package() -> Result<(), String> {
         "--exclude",
         "xtask",
     ]))
+}
+
+/// Removes cargo's extracted copies of our own packages from an earlier `cargo package`: their
+/// version does not change between runs, so cargo would verify against the stale copy (a fresh
+/// machine has none). Only `entra-*` packages, which never come from crates.io here.
+fn forget_packed_workspace_crates() {
+    let home = env::var_os("CARGO_HOME").map_or_else(
+        || env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")),
+        |h| Some(h.into()),
+    );
+    let Some(home) = home else { return };
+    for kind in ["src", "cache"] {
+        let Ok(registries) = std::fs::read_dir(home.join("registry").join(kind)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            let Ok(entries) = std::fs::read_dir(registry.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with("entra-") {
+                    let path = entry.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// The workspace's `rust-version`.

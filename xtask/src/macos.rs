@@ -7,10 +7,7 @@
 //! toolchain and SDK (`cc: unrecognized option -arch`). Needs the target's standard library
 //! (`rustup target add x86_64-apple-darwin`; `.ci/run` adds it).
 
-use std::env;
-use std::process::Command;
-
-use crate::{cargo, run};
+use crate::{cargo, in_ci, run, target_installed};
 
 /// The macOS target.
 const TARGET: &str = "x86_64-apple-darwin";
@@ -19,15 +16,9 @@ const CHECKED: [&str; 2] = ["entra-core", "entra-cache"];
 
 /// Clippy for macOS, or a printed reason to skip (an error in CI).
 pub(crate) fn check() -> Result<(), String> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    if !installed.lines().any(|l| l.trim() == TARGET) {
+    if !target_installed(TARGET) {
         let what = format!("the {TARGET} target (rustup target add {TARGET})");
-        if env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        if in_ci() {
             return Err(format!("the macOS check needs {what}"));
         }
         eprintln!("xtask: skipped the macOS check: {what} is missing");

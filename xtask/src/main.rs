@@ -112,6 +112,24 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
+/// Whether this runs in CI (`CI` set, and not to `false` or `0`): a missing tool is then an
+/// error instead of a skip.
+pub(crate) fn in_ci() -> bool {
+    env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Whether rustup has the standard library of `target`.
+pub(crate) fn target_installed(target: &str) -> bool {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == target)
+        })
+}
+
 pub(crate) fn on_path(program: &str) -> bool {
     env::var_os("PATH")
         .is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(program).is_file()))

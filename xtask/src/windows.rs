@@ -13,7 +13,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{cargo, on_path, root, run};
+use crate::{cargo, in_ci, on_path, root, run, target_installed};
 
 /// The Windows target.
 const TARGET: &str = "x86_64-pc-windows-gnu";
@@ -32,13 +32,7 @@ const LIBRARIES: [&str; 6] = [
 
 /// What is missing to run the Windows build here, if anything.
 fn missing() -> Option<String> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    if !installed.lines().any(|l| l.trim() == TARGET) {
+    if !target_installed(TARGET) {
         return Some(format!("the {TARGET} target (rustup target add {TARGET})"));
     }
     for program in [MINGW_GCC, "wine", "wineboot"] {
@@ -94,7 +88,7 @@ fn windows_cargo(prefix: &Path) -> Command {
 /// are installed, a missing one fails).
 pub(crate) fn check() -> Result<(), String> {
     if let Some(what) = missing() {
-        if env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
+        if in_ci() {
             return Err(format!("the Windows build needs {what}"));
         }
         eprintln!("xtask: skipped the Windows build under Wine: {what} is missing");
