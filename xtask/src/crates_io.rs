@@ -99,15 +99,21 @@ fn package() -> Result<(), String> {
             return Err(format!("the {package} package has no LICENSE file"));
         }
     }
+    // A target directory of its own, emptied first: cargo never rebuilds a registry package
+    // of an unchanged version, so a verification could link an earlier run's build of ours.
     forget_packed_workspace_crates();
-    run(cargo().args([
-        "package",
-        "--workspace",
-        "--locked",
-        "--allow-dirty",
-        "--exclude",
-        "xtask",
-    ]))
+    let dir = root().join("target/package-check");
+    let _ = std::fs::remove_dir_all(&dir);
+    run(cargo()
+        .args([
+            "package",
+            "--workspace",
+            "--locked",
+            "--allow-dirty",
+            "--exclude",
+            "xtask",
+        ])
+        .env("CARGO_TARGET_DIR", &dir))
 }
 
 /// Removes cargo's extracted copies of our own packages from an earlier `cargo package`: their
