@@ -54,25 +54,21 @@ fn packages() -> Result<Vec<(String, Vec<String>)>, String> {
 /// Each crate with no features, then with each feature alone (the library and binaries).
 fn features() -> Result<(), String> {
     for (package, features) in packages()? {
-        run(cargo().args([
-            "check",
-            "--quiet",
-            "--locked",
-            "--package",
-            &package,
-            "--no-default-features",
-        ]))?;
-        for feature in features {
-            run(cargo().args([
+        // No feature, then each one alone.
+        for feature in std::iter::once(None).chain(features.iter().map(Some)) {
+            let mut check = cargo();
+            check.args([
                 "check",
                 "--quiet",
                 "--locked",
                 "--package",
                 &package,
                 "--no-default-features",
-                "--features",
-                &feature,
-            ]))?;
+            ]);
+            if let Some(feature) = feature {
+                check.args(["--features", feature]);
+            }
+            run(&mut check)?;
         }
     }
     Ok(())

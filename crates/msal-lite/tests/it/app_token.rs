@@ -48,6 +48,15 @@ async fn mocked() -> Mocked {
     }
 }
 
+/// The client-credentials grant of the secret app, with `secret`, for `scopes`.
+fn secret_grant(secret: &str, scopes: &[&str]) -> ClientCredentialsGrant {
+    ClientCredentialsGrant::new(
+        SECRET_APP,
+        ClientCredential::Secret(Secret::new(secret)),
+        scopes,
+    )
+}
+
 fn certificate_credential(certificate: &TestCertificate) -> ClientCredential {
     ClientCredential::Certificate(Arc::new(
         ClientCertificate::from_pem(certificate.certificate_pem(), certificate.private_key_pem())
@@ -58,11 +67,7 @@ fn certificate_credential(certificate: &TestCertificate) -> ClientCredential {
 #[tokio::test]
 async fn an_app_token_with_a_client_secret() {
     let m = mocked().await;
-    let grant = ClientCredentialsGrant::new(
-        SECRET_APP,
-        ClientCredential::Secret(Secret::new("s3cret")),
-        &[SCOPE],
-    );
+    let grant = secret_grant("s3cret", &[SCOPE]);
     let response = m
         .client
         .acquire_for_client(&m.endpoints, &grant)
@@ -79,11 +84,7 @@ async fn an_app_token_with_a_client_secret() {
     assert_eq!(sent.form_param("scope"), Some(SCOPE));
     assert_eq!(sent.form_param("client_info"), None);
 
-    let wrong = ClientCredentialsGrant::new(
-        SECRET_APP,
-        ClientCredential::Secret(Secret::new("guess")),
-        &[SCOPE],
-    );
+    let wrong = secret_grant("guess", &[SCOPE]);
     let err = m
         .client
         .acquire_for_client(&m.endpoints, &wrong)
@@ -138,11 +139,7 @@ async fn an_app_token_with_a_certificate_assertion() {
 async fn a_user_style_scope_is_refused_before_any_request() {
     let m = mocked().await;
     m.mock.clear_log();
-    let grant = ClientCredentialsGrant::new(
-        SECRET_APP,
-        ClientCredential::Secret(Secret::new("s3cret")),
-        &["offline_access"],
-    );
+    let grant = secret_grant("s3cret", &["offline_access"]);
     let err = m
         .client
         .acquire_for_client(&m.endpoints, &grant)
@@ -151,11 +148,7 @@ async fn a_user_style_scope_is_refused_before_any_request() {
     assert!(matches!(err, MsalError::InvalidArgument(_)), "{err:?}");
     assert_eq!(m.mock.total_requests(), 0);
     // A scope without /.default reaches Entra ID, which refuses it (invalid_scope).
-    let grant = ClientCredentialsGrant::new(
-        SECRET_APP,
-        ClientCredential::Secret(Secret::new("s3cret")),
-        &["api://orders/Orders.Read"],
-    );
+    let grant = secret_grant("s3cret", &["api://orders/Orders.Read"]);
     let err = m
         .client
         .acquire_for_client(&m.endpoints, &grant)
