@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use entra_cache::AccountEntry;
 use entra_core::{
     AccessToken, AccessTokenInfo, AuthenticationRecord, BrowserOpenError, BrowserOpener, Error,
-    Reason, Result, TokenCredential, TokenRequestOptions,
+    Result, TokenCredential, TokenRequestOptions,
 };
 use entra_device_code::DeviceCodeStep;
 use entra_msal_lite::{AuthCodeFlow, AuthorizeParams, request::ResponseMode, response::ClientInfo};
@@ -20,6 +20,7 @@ use entra_public_client::{
 };
 
 use crate::browser::{SystemBrowser, redact_url};
+use crate::error::BrowserFlowError;
 use crate::options::{CREDENTIAL_NAME, InteractiveBrowserCredentialOptions, Prompt};
 use crate::paste::{PasteRedirect, parse_pasted};
 use crate::redirect_uri::{RedirectTarget, parse_redirect_uri};
@@ -97,7 +98,7 @@ struct BrowserStep {
 ///   `webbrowser` crate logs the command it runs); openers that follow the sign-in URL
 ///   themselves opt out with [`BrowserOpener::wants_sign_in_url`]. The address is consumed by
 ///   its first visit, and a second visit stops the sign-in
-///   ([`LoopbackError::StartAddressReused`](crate::LoopbackError::StartAddressReused)); on Linux, connections from another user's
+///   ([`BrowserFlowError::StartAddressReused`](crate::BrowserFlowError::StartAddressReused)); on Linux, connections from another user's
 ///   processes are refused; only loopback `Host` names are served;
 /// - every error links to its section of the troubleshooting guide.
 pub struct InteractiveBrowserCredential(PublicClient<BrowserStep>);
@@ -353,13 +354,13 @@ impl BrowserStep {
                 .await
             {
                 Ok(Ok(pasted)) => pasted,
-                Ok(Err(e)) => {
-                    return Err(
-                        Error::credential_unavailable("No sign-in address was pasted")
-                            .with_source(e),
-                    );
+                Ok(Err(e)) => return Err(BrowserFlowError::NothingPasted(e).into()),
+                Err(_) => {
+                    return Err(BrowserFlowError::Timeout {
+                        waited: self.timeout,
+                    }
+                    .into());
                 }
-                Err(_) => return Err(entra_public_client::timed_out(self.timeout)),
             };
         let code = parse_pasted(&pasted, &redirect_uri, flow.state())?;
         redeem(ctx, &flow, code).await
@@ -383,6 +384,10 @@ async fn redeem(ctx: &StepContext<'_>, flow: &AuthCodeFlow, code: AuthCode) -> R
 
 #[async_trait]
 impl InteractiveStep for BrowserStep {
+    fn credential_name(&self) -> &'static str {
+        CREDENTIAL_NAME
+    }
+
     /// The browser sign-in; when no browser opens, the device code fallback (opt-in) or
     /// `CredentialUnavailable`.
     async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
@@ -406,16 +411,14 @@ impl InteractiveStep for BrowserStep {
             "no browser could be opened: configure PrintUrlOpener, paste-back or the device \
              code fallback to sign in on a machine without one"
         );
-        Err(Error::credential_unavailable("Failed to open a browser")
-            .with_reason(Reason::BrowserUnavailable)
-            .with_source(e))
+        Err(BrowserFlowError::BrowserUnavailable(e).into())
     }
 }
 
 #[cfg(test)]
 mod troubleshooting_tests {
     use super::*;
-    use entra_core::ErrorResponse;
+    use entra_core::{ErrorResponse, Reason};
 
     #[test]
     fn every_linked_anchor_exists_in_the_guide() {
@@ -507,7 +510,11 @@ mod troubleshooting_tests {
                 "{e:?}"
             );
             // The typed lower error stays reachable.
-            assert!(std::error::Error::source(&e).is_some(), "{e:?}");
+            assert!(
+                e.find_cause::<entra_cache::CacheError>().is_some()
+                    || e.find_cause::<entra_msal_lite::MsalError>().is_some(),
+                "{e:?}"
+            );
         }
     }
 }

@@ -59,6 +59,7 @@
 pub mod azure_core;
 mod browser;
 mod credential;
+mod error;
 mod options;
 mod paste;
 mod peer;
@@ -72,9 +73,9 @@ pub use credential::InteractiveBrowserCredential;
 pub use entra_cache::TokenCachePersistenceOptions;
 pub use entra_msal_lite::{request::ONE_TIME_QUERY_PARAMS, request::ResponseMode};
 pub use entra_public_client::AuthenticateOptions;
+pub use error::{BrowserFlowError, PasteError};
 pub use options::{DEFAULT_TIMEOUT, InteractiveBrowserCredentialOptions, Prompt};
-pub use paste::{PasteError, PasteFromStdin, PasteRedirect};
-pub use server::LoopbackError;
+pub use paste::{PasteFromStdin, PasteRedirect};
 
 /// The README's examples, compiled as doctests (they use the `azure_core` feature too).
 #[cfg(all(doctest, feature = "azure_core"))]

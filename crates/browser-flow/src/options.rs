@@ -60,7 +60,7 @@ pub struct InteractiveBrowserCredentialOptions {
 impl Default for InteractiveBrowserCredentialOptions {
     fn default() -> Self {
         Self {
-            common: PublicClientOptions::new(CREDENTIAL_NAME),
+            common: PublicClientOptions::new(),
             login_hint: None,
             prompt: Prompt::SelectAccount,
             domain_hint: None,

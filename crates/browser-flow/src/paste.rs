@@ -8,8 +8,9 @@ use std::fmt;
 use std::io::{BufRead as _, Read as _};
 
 use async_trait::async_trait;
-use entra_core::{BrowserOpenError, Error, Reason, Result, Secret};
+use entra_core::{BrowserOpenError, Error, Result, Secret};
 
+use crate::error::{BrowserFlowError, PasteError};
 use crate::redirect::{self, RedirectOutcome, Rejection};
 use crate::server::AuthCode;
 
@@ -65,22 +66,6 @@ impl PasteRedirect for PasteFromStdin {
     }
 }
 
-/// Why a pasted address was refused. Kept as the source of the credential's error.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PasteError {
-    /// The text is not the redirect address of this sign-in (another host, port or path, or
-    /// not a URL at all).
-    #[error("the pasted text is not the address the browser was sent to after signing in")]
-    NotTheRedirect,
-    /// The address belongs to another or an earlier sign-in (its `state` differs).
-    #[error("the pasted address belongs to another or an earlier sign-in")]
-    StateMismatch,
-    /// The address carries no authorization code or error (copied too early, or cut short).
-    #[error("the pasted address carries no sign-in response")]
-    NoResponse,
-}
-
 /// Checks a pasted address against the sign-in's `redirect_uri` and `state`, and returns its
 /// code (or the authority's error).
 pub(crate) fn parse_pasted(
@@ -88,14 +73,7 @@ pub(crate) fn parse_pasted(
     redirect_uri: &str,
     state: &Secret,
 ) -> Result<AuthCode> {
-    let refuse = |why: PasteError| {
-        Error::client_authentication(format!(
-            "The pasted address was refused: {why}. Sign in again and paste the whole address \
-             the browser ends on."
-        ))
-        .with_reason(Reason::PastedAddressRefused)
-        .with_source(why)
-    };
+    let refuse = |why: PasteError| Error::from(BrowserFlowError::PastedAddressRefused(why));
     let Ok(url) = url::Url::parse(pasted.secret().trim()) else {
         return Err(refuse(PasteError::NotTheRedirect));
     };
@@ -162,10 +140,10 @@ mod tests {
         for (text, why) in cases {
             let err = parse_pasted(&Secret::new(text), REDIRECT, &state()).unwrap_err();
             assert!(err.is_client_authentication(), "{text}");
-            let source = std::error::Error::source(&err)
-                .and_then(|s| s.downcast_ref::<PasteError>())
-                .unwrap();
-            assert_eq!(source, &why, "{text}");
+            let Some(BrowserFlowError::PastedAddressRefused(refused)) = err.find_cause() else {
+                panic!("{err:?}");
+            };
+            assert_eq!(refused, &why, "{text}");
             assert!(!err.to_string().contains("the-code"), "{err}");
         }
     }

@@ -164,8 +164,9 @@ impl From<CacheError> for entra_core::Error {
             _ => Reason::Other,
         };
         let message = format!("Authentication failed: {err}");
+        // Said once: in the message; the typed error stays reachable (`find_cause`).
         entra_core::Error::client_authentication(message)
             .with_reason(reason)
-            .with_source(err)
+            .with_lower(err)
     }
 }

@@ -84,15 +84,15 @@ fn exit_code(err: &Error) -> u8 {
     }
 }
 
-/// The error and its causes on one line, each cause once: a cause whose text the line already
-/// holds (a lower layer's message quoted by the one above) is not repeated.
+/// The error and its causes on one line. Each layer says its cause once (a message that
+/// quotes a lower error does not also chain it), so the line is the chain as it is.
 fn one_line(err: &Error) -> String {
     let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut line = squash(&err.to_string());
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
         let text = squash(&s.to_string());
-        if !text.is_empty() && !line.contains(&text) {
+        if !text.is_empty() {
             line.push_str(": ");
             line.push_str(&text);
         }
@@ -425,18 +425,25 @@ mod tests {
 
     #[test]
     fn a_cause_is_said_once() {
-        let lower = Error::client_authentication("Authentication failed: AADSTS70000: revoked");
-        let upper = Error::client_authentication(
-            "The authority did not recognise the device code. Sign in again.",
-        )
-        .with_source(
-            Error::client_authentication("Authentication failed: AADSTS70000: revoked")
-                .with_source(lower),
+        // A lower layer's error converted into the credential's: its text is the message, its
+        // own cause follows once.
+        let lower: Error = entra_cache::CacheError::Io {
+            operation: "read",
+            path: "/c/cache.bin".into(),
+            source: std::io::Error::other("the disk is on fire"),
+        }
+        .into();
+        assert_eq!(
+            one_line(&lower),
+            "Authentication failed: token cache I/O failed: could not read /c/cache.bin: the \
+             disk is on fire"
         );
+        // A layer above that says what to do keeps the converted error as its source.
+        let upper = Error::client_authentication("Sign in again.").with_source(lower);
         assert_eq!(
             one_line(&upper),
-            "The authority did not recognise the device code. Sign in again.: Authentication \
-             failed: AADSTS70000: revoked"
+            "Sign in again.: Authentication failed: token cache I/O failed: could not read \
+             /c/cache.bin: the disk is on fire"
         );
     }
 

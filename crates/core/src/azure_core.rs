@@ -75,7 +75,7 @@ impl TokenCredential for FromAzureCore {
                 } else {
                     Error::client_authentication(message)
                 };
-                Err(ours.with_credential(self.name).with_source(err))
+                Err(ours.with_credential(self.name).with_lower(err))
             }
         }
     }
@@ -123,12 +123,9 @@ mod tests {
         let err = unavailable.get_token(&["s"], None).await.unwrap_err();
         assert!(err.is_credential_unavailable());
         assert_eq!(err.credential(), Some("AzureCliCredential"));
-        assert!(
-            std::error::Error::source(&err)
-                .unwrap()
-                .downcast_ref::<AzError>()
-                .is_some()
-        );
+        // azure_core's error is kept by type; its text is the message, said once.
+        assert!(err.find_cause::<AzError>().is_some());
+        assert!(std::error::Error::source(&err).is_none());
         let failed = FromAzureCore::new(Arc::new(Failing(AzErrorKind::Io)), "Other");
         assert!(
             failed

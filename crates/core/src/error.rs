@@ -203,6 +203,9 @@ struct Inner {
     message: Cow<'static, str>,
     help: Option<Cow<'static, str>>,
     source: Option<Arc<dyn StdError + Send + Sync + 'static>>,
+    /// Whether `source` is a lower layer's error whose text `message` already says (see
+    /// [`Error::with_lower`]): then `source()` goes on with its own source.
+    said: bool,
 }
 
 impl Error {
@@ -215,6 +218,7 @@ impl Error {
             message: message.into(),
             help: None,
             source: None,
+            said: false,
         }))
     }
 
@@ -290,11 +294,62 @@ impl Error {
         self
     }
 
-    /// Sets the lower-level cause, reachable through [`source`](StdError::source).
+    /// Sets the lower-level cause, reachable through [`source`](StdError::source). The
+    /// message should not repeat it: a report walks the sources and says each cause once.
     #[must_use]
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
         self.0.source = Some(Arc::from(source.into()));
+        self.0.said = false;
         self
+    }
+
+    /// Keeps `lower`, the typed error of a lower layer that this error was converted from and
+    /// whose text the message already says (how `From<MsalError>` and `From<CacheError>`
+    /// convert). `lower` is reachable by type with [`find_cause`](Self::find_cause);
+    /// [`source`](StdError::source) goes on with `lower`'s own source, so a report that walks
+    /// the chain says each cause once.
+    ///
+    /// ```
+    /// use entra_core::Error;
+    ///
+    /// #[derive(Debug)]
+    /// struct Corrupt;
+    /// impl std::fmt::Display for Corrupt {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         f.write_str("the cache file is not JSON")
+    ///     }
+    /// }
+    /// impl std::error::Error for Corrupt {}
+    ///
+    /// let err = Error::client_authentication(format!("Authentication failed: {}", Corrupt))
+    ///     .with_lower(Corrupt);
+    /// assert!(err.find_cause::<Corrupt>().is_some());
+    /// assert!(std::error::Error::source(&err).is_none()); // said once, in the message
+    /// ```
+    #[must_use]
+    pub fn with_lower(mut self, lower: impl Into<BoxError>) -> Self {
+        self.0.source = Some(Arc::from(lower.into()));
+        self.0.said = true;
+        self
+    }
+
+    /// The first error of type `T` among the lower error this one was converted from (see
+    /// [`with_lower`](Self::with_lower)) and the chain of sources: how a caller decides from
+    /// a lower layer's typed error.
+    #[must_use]
+    pub fn find_cause<T: StdError + 'static>(&self) -> Option<&T> {
+        let mut next = self
+            .0
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static));
+        while let Some(error) = next {
+            if let Some(found) = error.downcast_ref::<T>() {
+                return Some(found);
+            }
+            next = error.source();
+        }
+        None
     }
 
     /// Sets the HTTP status of a [`ClientAuthentication`](ErrorKind::ClientAuthentication)
@@ -450,7 +505,7 @@ impl fmt::Debug for Error {
             d.field("help", help);
         }
         if let Some(source) = &self.0.source {
-            d.field("source", source);
+            d.field(if self.0.said { "lower" } else { "source" }, source);
         }
         d.finish()
     }
@@ -458,10 +513,12 @@ impl fmt::Debug for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.0
-            .source
-            .as_deref()
-            .map(|s| s as &(dyn StdError + 'static))
+        let source = self.0.source.as_deref()?;
+        if self.0.said {
+            source.source()
+        } else {
+            Some(source as &(dyn StdError + 'static))
+        }
     }
 }
 
@@ -584,5 +641,50 @@ mod tests {
         );
         assert_eq!(e.help(), Some("https://aka.example/troubleshoot#network"));
         assert_eq!(e.credential(), Some("InteractiveBrowserCredential"));
+    }
+
+    /// A lower layer's error whose text the message says: found by type, not said again by
+    /// the chain, which goes on with its own cause.
+    #[test]
+    fn a_converted_lower_error_is_found_by_type_and_said_once() {
+        #[derive(Debug)]
+        struct Lower(std::io::Error);
+        impl fmt::Display for Lower {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the token request failed")
+            }
+        }
+        impl StdError for Lower {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let lower = Lower(std::io::Error::other("connection reset by peer"));
+        let e = Error::client_authentication(format!("Authentication failed: {lower}"))
+            .with_lower(lower);
+        let mut chain = vec![e.to_string()];
+        let mut next = e.source();
+        while let Some(s) = next {
+            chain.push(s.to_string());
+            next = s.source();
+        }
+        assert_eq!(
+            chain,
+            [
+                "Authentication failed: the token request failed",
+                "connection reset by peer"
+            ]
+        );
+        assert!(e.find_cause::<Lower>().is_some());
+        assert_eq!(
+            e.find_cause::<std::io::Error>()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("connection reset by peer")
+        );
+        assert!(e.find_cause::<fmt::Error>().is_none());
+        // Clones share it.
+        assert!(e.clone().find_cause::<Lower>().is_some());
+        assert!(format!("{e:?}").contains("lower"));
     }
 }

@@ -62,7 +62,7 @@ impl DeviceCodeCredential {
         let step = DeviceCodeStep::new(options.timeout, options.prompt, options.timer);
         PublicClient::new(options.common, step)
             .map(|client| Arc::new(Self(client)))
-            .map_err(|e| entra_public_client::decorate(e, crate::options::CREDENTIAL_NAME))
+            .map_err(|e| entra_public_client::decorate(e, crate::step::CREDENTIAL_NAME))
     }
 }
 

@@ -9,9 +9,6 @@ use entra_public_client::PublicClientOptions;
 
 use crate::step::{DeviceCodeInfo, PollTimer, PromptCallback};
 
-/// The name every error of this crate carries.
-pub(crate) const CREDENTIAL_NAME: &str = "DeviceCodeCredential";
-
 /// Options of [`DeviceCodeCredential`](crate::DeviceCodeCredential).
 ///
 /// Start from [`Default`] and chain the `with_*` setters; every keyword of Python's
@@ -41,7 +38,7 @@ pub struct DeviceCodeCredentialOptions {
 impl Default for DeviceCodeCredentialOptions {
     fn default() -> Self {
         Self {
-            common: PublicClientOptions::new(CREDENTIAL_NAME),
+            common: PublicClientOptions::new(),
             timeout: None,
             prompt: None,
             timer: None,

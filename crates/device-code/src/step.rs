@@ -15,6 +15,9 @@ use entra_msal_lite::{
 use entra_public_client::{InteractiveStep, StepContext, StepOutcome, timed_out};
 use time::OffsetDateTime;
 
+/// The name every error of this crate carries.
+pub(crate) const CREDENTIAL_NAME: &str = "DeviceCodeCredential";
+
 /// What the user needs to sign in on another device. It never holds the device code itself
 /// (the secret the polling redeems).
 ///
@@ -117,6 +120,10 @@ impl DeviceCodeStep {
 
 #[async_trait]
 impl InteractiveStep for DeviceCodeStep {
+    fn credential_name(&self) -> &'static str {
+        CREDENTIAL_NAME
+    }
+
     async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
         let request = device_code_request(ctx.endpoints, ctx.client_id, ctx.scopes, ctx.claims)?;
         let code = ctx.client.request_device_code(&request).await?;

@@ -361,8 +361,9 @@ impl From<MsalError> for entra_core::Error {
                 converted
             }
         };
-        // The typed error stays reachable as the source (its own source is the lower cause).
-        converted.with_reason(reason).with_source(err)
+        // The message says the typed error's text; it stays reachable by type
+        // (`find_cause`), and the chain goes on with its own cause: each cause said once.
+        converted.with_reason(reason).with_lower(err)
     }
 }
 
@@ -388,13 +389,55 @@ mod tests {
         );
     }
 
+    /// The texts of `e` and of each source, in order.
+    fn chain(e: &entra_core::Error) -> Vec<String> {
+        let mut texts = vec![e.to_string()];
+        let mut next = std::error::Error::source(e);
+        while let Some(s) = next {
+            texts.push(s.to_string());
+            next = s.source();
+        }
+        texts
+    }
+
+    #[test]
+    fn a_converted_error_says_each_cause_once() {
+        let e: entra_core::Error = MsalError::Service {
+            status: 400,
+            response: Box::new(
+                ErrorResponse::new("invalid_grant").with_description("AADSTS70000: revoked"),
+            ),
+            retry_after: None,
+        }
+        .into();
+        assert_eq!(chain(&e), ["Authentication failed: AADSTS70000: revoked"]);
+        assert!(matches!(
+            e.find_cause::<MsalError>(),
+            Some(MsalError::Service { .. })
+        ));
+        let e: entra_core::Error = MsalError::Network {
+            what: "the token request",
+            url: "https://login.example/t/oauth2/v2.0/token".into(),
+            source: Arc::new(std::io::Error::other("connection reset by peer")),
+        }
+        .into();
+        assert_eq!(
+            chain(&e),
+            [
+                "Authentication failed: the token request to \
+                 https://login.example/t/oauth2/v2.0/token failed",
+                "connection reset by peer"
+            ]
+        );
+    }
+
     #[test]
     fn conversions_into_core_errors() {
         let e: entra_core::Error = MsalError::invalid_authority("x", "It is bad.").into();
         assert!(e.is_invalid_argument());
         assert_eq!(e.message(), "'x' is an invalid authority. It is bad.");
         // The typed error is the source (issue: errors stay data across layers).
-        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<MsalError>());
+        let source = e.find_cause::<MsalError>();
         assert!(matches!(source, Some(MsalError::InvalidAuthority { .. })));
 
         let e: entra_core::Error = MsalError::InvalidArgument("bad scope".into()).into();

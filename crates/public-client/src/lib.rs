@@ -20,6 +20,10 @@
 //!
 //! #[async_trait::async_trait]
 //! impl InteractiveStep for MyStep {
+//!     fn credential_name(&self) -> &'static str {
+//!         "MyCredential"
+//!     }
+//!
 //!     async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
 //!         // Run a grant against ctx.endpoints with ctx.client, e.g. a device code flow.
 //!         let _ = (ctx.scopes, ctx.endpoints.token_endpoint.as_str());
@@ -42,10 +46,10 @@
 //!     }
 //! }
 //!
-//! let credential = MyCredential(PublicClient::new(PublicClientOptions::new("MyCredential"), MyStep)?);
+//! let credential = MyCredential(PublicClient::new(PublicClientOptions::new(), MyStep)?);
 //! // `PublicClient<S>` is itself a `TokenCredential`:
 //! let shared: Arc<dyn TokenCredential> = Arc::new(PublicClient::new(
-//!     PublicClientOptions::new("MyCredential"),
+//!     PublicClientOptions::new(),
 //!     MyStep,
 //! )?);
 //! # let _ = (Arc::new(credential), shared);

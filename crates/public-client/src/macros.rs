@@ -29,7 +29,7 @@ pub mod __reexport {
 ///     entra_public_client::public_client_option_setters!();
 /// }
 ///
-/// let options = MyOptions { common: PublicClientOptions::new("MyCredential"), verbose: false }
+/// let options = MyOptions { common: PublicClientOptions::new(), verbose: false }
 ///     .with_tenant_id("contoso.onmicrosoft.com")
 ///     .with_disable_instance_discovery(true);
 /// assert_eq!(options.common.tenant_id(), Some("contoso.onmicrosoft.com"));

@@ -15,15 +15,14 @@ use entra_msal_lite::{AuthorityHost, AuthorityOptions};
 /// ```
 /// use entra_public_client::PublicClientOptions;
 ///
-/// let options = PublicClientOptions::new("DeviceCodeCredential")
+/// let options = PublicClientOptions::new()
 ///     .with_tenant_id("contoso.onmicrosoft.com")
 ///     .with_additionally_allowed_tenants(["*"]);
-/// assert_eq!(options.credential_name(), "DeviceCodeCredential");
+/// assert_eq!(options.tenant_id(), Some("contoso.onmicrosoft.com"));
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct PublicClientOptions {
-    pub(crate) credential_name: &'static str,
     pub(crate) authority: Option<String>,
     pub(crate) tenant_id: Option<String>,
     pub(crate) client_id: Option<String>,
@@ -55,7 +54,6 @@ pub(crate) enum HttpClientSource {
 impl fmt::Debug for PublicClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PublicClientOptions")
-            .field("credential_name", &self.credential_name)
             .field("authority", &self.authority)
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
@@ -85,14 +83,18 @@ impl fmt::Debug for PublicClientOptions {
     }
 }
 
+impl Default for PublicClientOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl PublicClientOptions {
-    /// Defaults (public cloud or `AZURE_AUTHORITY_HOST`, tenant `organizations`, the Azure
-    /// development client id, an in-memory cache) for the credential named `credential_name`,
-    /// which every error carries.
+    /// Defaults: public cloud or `AZURE_AUTHORITY_HOST`, tenant `organizations`, the Azure
+    /// development client id, an in-memory cache.
     #[must_use]
-    pub fn new(credential_name: &'static str) -> Self {
+    pub fn new() -> Self {
         Self {
-            credential_name,
             authority: None,
             tenant_id: None,
             client_id: None,
@@ -107,12 +109,6 @@ impl PublicClientOptions {
             http_client: None,
             allow_insecure_http: false,
         }
-    }
-
-    /// The credential's name, as errors and traces show it.
-    #[must_use]
-    pub fn credential_name(&self) -> &'static str {
-        self.credential_name
     }
 
     /// The configured tenant, if any.

@@ -100,6 +100,10 @@ impl StepOutcome {
 ///
 /// #[async_trait]
 /// impl InteractiveStep for CodeFromElsewhere {
+///     fn credential_name(&self) -> &'static str {
+///         "CodeFromElsewhereCredential"
+///     }
+///
 ///     async fn sign_in(&self, ctx: &StepContext<'_>) -> Result<StepOutcome> {
 ///         let grant = AuthCodeGrant::new(
 ///             ctx.client_id,
@@ -115,7 +119,7 @@ impl StepOutcome {
 /// }
 ///
 /// # async fn run(step: CodeFromElsewhere) -> Result<()> {
-/// let client = PublicClient::new(PublicClientOptions::new("MyCredential"), step)?;
+/// let client = PublicClient::new(PublicClientOptions::new(), step)?;
 /// // Cache and refresh token first; the step only when they cannot serve.
 /// let token = client
 ///     .get_token(&["https://graph.microsoft.com/.default"], None)
@@ -124,6 +128,10 @@ impl StepOutcome {
 /// ```
 #[async_trait]
 pub trait InteractiveStep: Send + Sync {
+    /// The name of the credential this step signs in for (`"InteractiveBrowserCredential"`,
+    /// `"DeviceCodeCredential"`), which its errors and traces carry.
+    fn credential_name(&self) -> &'static str;
+
     /// Signs the user in for `ctx.scopes` at `ctx.endpoints`.
     ///
     /// # Errors

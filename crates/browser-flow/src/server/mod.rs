@@ -11,7 +11,6 @@ mod tests;
 
 use self::connection::serve;
 pub(crate) use self::state::AuthCode;
-pub use self::state::LoopbackError;
 use self::state::{START_PREFIX, Shared, StartRedirect};
 
 use std::collections::VecDeque;
@@ -22,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use entra_core::{Error, Reason, Result, Secret};
+use entra_core::{Error, Result, Secret};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioTimer;
 use tokio::net::{TcpListener, TcpStream};
@@ -32,6 +31,7 @@ use tracing::Instrument as _;
 
 use entra_msal_lite::request::ResponseMode;
 
+use crate::error::BrowserFlowError;
 use crate::redirect::{self};
 use crate::redirect_uri::{LoopbackHost, RedirectTarget};
 
@@ -59,9 +59,11 @@ pub(crate) struct LoopbackServer {
 }
 
 fn bind_error(target: &str, source: io::Error) -> Error {
-    Error::credential_unavailable(format!("Couldn't start an HTTP server on {target}"))
-        .with_reason(Reason::PortInUse)
-        .with_source(source)
+    BrowserFlowError::PortInUse {
+        address: target.to_owned(),
+        source: Some(source),
+    }
+    .into()
 }
 
 /// Binds one address.
@@ -219,10 +221,11 @@ impl LoopbackServer {
         let first = listeners.next();
         let second = listeners.next();
         let Some(first) = first else {
-            return Err(Error::credential_unavailable(
-                "Couldn't start an HTTP server on localhost",
-            )
-            .with_reason(Reason::PortInUse));
+            return Err(BrowserFlowError::PortInUse {
+                address: "localhost".to_owned(),
+                source: None,
+            }
+            .into());
         };
         let mut connections = JoinSet::new();
         // Every live connection in accept order, with whether it has sent a request head.
@@ -232,7 +235,7 @@ impl LoopbackServer {
                 biased;
                 Some(outcome) = rx.recv() => break outcome,
                 () = &mut deadline => {
-                    break Err(entra_public_client::timed_out(timeout));
+                    break Err(BrowserFlowError::Timeout { waited: timeout }.into());
                 }
                 accepted = accept_any(&first, second.as_ref()) => match accepted {
                     Ok(stream) => {

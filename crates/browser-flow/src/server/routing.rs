@@ -5,19 +5,18 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use entra_core::{Error, Reason, constant_time_eq};
+use entra_core::{Error, constant_time_eq};
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 
 use entra_msal_lite::request::ResponseMode;
 
+use crate::error::BrowserFlowError;
 use crate::redirect::{self, RedirectOutcome, Rejection};
 
 use super::pages::{notice, respond, start_redirect_response};
-use super::state::{
-    AuthCode, Ends, LoopbackError, START_PREFIX, Shared, Slot, StartRedirect, claim,
-};
+use super::state::{AuthCode, Ends, START_PREFIX, Shared, Slot, StartRedirect, claim};
 
 pub(super) const MAX_BODY_BYTES: usize = 16 * 1024;
 /// ... and its body within this time.
@@ -113,12 +112,7 @@ pub(super) fn start_address(
     let stopped = claim(
         shared,
         slot,
-        Err(Error::client_authentication(
-            "The sign-in link was opened more than once, so the sign-in was stopped: \
-                 another program on this machine may have read the link. Sign in again.",
-        )
-        .with_reason(Reason::SignInLinkReused)
-        .with_source(LoopbackError::StartAddressReused)),
+        Err(BrowserFlowError::StartAddressReused.into()),
     );
     let explanation = if stopped {
         "This sign-in link was already used, so the sign-in was stopped for your safety. \

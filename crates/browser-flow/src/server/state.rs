@@ -14,22 +14,6 @@ use entra_msal_lite::request::ResponseMode;
 use crate::peer::{PeerUser, peer_user};
 use crate::redirect::{self};
 
-/// Why the loopback server ended a sign-in without an authorization code. Kept as the
-/// [`source`](std::error::Error::source) of the credential's error, so callers can tell the
-/// cases apart by type.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum LoopbackError {
-    /// The one-time sign-in link handed to the browser was opened a second time: another
-    /// program may have read it (it is on the browser's command line), so the sign-in was
-    /// stopped before anyone could complete it.
-    #[error(
-        "the sign-in link was opened more than once; another program may have read it, so the \
-         sign-in was stopped"
-    )]
-    StartAddressReused,
-}
-
 /// The authorization code a valid redirect delivered.
 pub(crate) struct AuthCode {
     pub(crate) code: Secret,
@@ -46,7 +30,8 @@ impl std::fmt::Debug for AuthCode {
 
 /// A one-time loopback address that redirects the browser to the sign-in page, so the URL an
 /// opener sees (and may log) carries no `state`, `nonce` or `login_hint`. Its first `GET`
-/// consumes it; a second one ends the sign-in with [`LoopbackError::StartAddressReused`].
+/// consumes it; a second one ends the sign-in with
+/// [`BrowserFlowError::StartAddressReused`](crate::BrowserFlowError::StartAddressReused).
 pub(super) struct StartRedirect {
     /// `/entra-sign-in/<32 random bytes, base64url>`: unguessable, never logged.
     pub(super) path: Secret,

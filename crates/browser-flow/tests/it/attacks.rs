@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
-use entra_browser_flow::{InteractiveBrowserCredential, LoopbackError};
+use entra_browser_flow::{BrowserFlowError, InteractiveBrowserCredential};
 use entra_cache::FileBackend;
 use entra_core::{BrowserOpener, Error, TokenRequestOptions};
 use entra_testing::{
@@ -14,8 +14,8 @@ use entra_testing::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::common::NoKeyring;
 use crate::common::{Env, SCOPE};
-use crate::persistence::NoKeyring;
 
 use crate::attack_first::AttackFirst;
 const MALLORY: &str = "mallory@attacker.example";
@@ -34,16 +34,9 @@ async fn raw(port: u16, request: String) -> String {
     String::from_utf8_lossy(&response).into_owned()
 }
 
-/// The error's source chain holds `LoopbackError::StartAddressReused`.
+/// The error was converted from `BrowserFlowError::StartAddressReused`.
 fn stopped_for_reuse(e: &Error) -> bool {
-    let mut next = std::error::Error::source(e);
-    while let Some(source) = next {
-        if source.downcast_ref::<LoopbackError>() == Some(&LoopbackError::StartAddressReused) {
-            return true;
-        }
-        next = source.source();
-    }
-    false
+    matches!(e.find_cause(), Some(BrowserFlowError::StartAddressReused))
 }
 
 fn credential_with<F, Fut>(env: &Env, attack: F) -> Arc<InteractiveBrowserCredential>

@@ -12,8 +12,8 @@ use entra_core::{AuthenticationRecord, TokenCredential};
 use entra_device_code::{DeviceCodeCredential, DeviceCodeCredentialOptions};
 use entra_testing::{BrowserBehavior, Endpoint, MockEntra};
 
+use crate::common::backend;
 use crate::common::{Env, OTHER_SCOPE, SCOPE};
-use crate::persistence::backend;
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
+use entra_cache::{BoxError, FileBackend, SecretStore};
 use entra_testing::{HeadlessBrowser, MockEntra};
 
 pub(crate) const SCOPE: &str = "https://graph.microsoft.com/.default";
@@ -74,4 +75,29 @@ pub(crate) async fn port_released(port: u16) -> bool {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     false
+}
+
+/// No OS secret store: the backend falls back to a plaintext file (allowed explicitly).
+#[derive(Debug)]
+pub(crate) struct NoKeyring;
+
+impl SecretStore for NoKeyring {
+    fn load(&self) -> Result<Option<Vec<u8>>, BoxError> {
+        Err("no keyring in this test".into())
+    }
+    fn save(&self, _document: &[u8]) -> Result<(), BoxError> {
+        Err("no keyring in this test".into())
+    }
+    fn kind(&self) -> &'static str {
+        "none"
+    }
+}
+
+/// A plaintext file backend in `dir` (MSAL's own JSON; no keyring involved).
+pub(crate) fn backend(dir: &std::path::Path) -> Arc<FileBackend> {
+    Arc::new(
+        FileBackend::new(dir.join("test.cache.nocae"))
+            .with_allow_unencrypted_storage(true)
+            .with_secret_store(Arc::new(NoKeyring)),
+    )
 }

@@ -14,8 +14,5 @@ mod errors;
 mod junk;
 mod msal_python;
 mod paste;
-mod persistence;
 mod shared_cache;
 mod signin;
-mod silent;
-mod tenants;

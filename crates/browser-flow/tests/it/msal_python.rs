@@ -13,7 +13,7 @@ use entra_testing::Endpoint;
 use entra_browser_flow::InteractiveBrowserCredential;
 
 use crate::common::Env;
-use crate::persistence::backend;
+use crate::common::backend;
 
 const SCOPE: &str = "https://management.azure.com/.default";
 

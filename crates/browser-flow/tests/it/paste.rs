@@ -5,7 +5,9 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use entra_browser_flow::{InteractiveBrowserCredential, PasteError, PasteRedirect, ResponseMode};
+use entra_browser_flow::{
+    BrowserFlowError, InteractiveBrowserCredential, PasteError, PasteRedirect, ResponseMode,
+};
 use entra_core::{BrowserOpenError, Secret};
 use entra_testing::{AuthorizeRefusal, DEFAULT_USERNAME, Endpoint, MockEntra};
 
@@ -104,10 +106,10 @@ async fn a_stale_or_foreign_address_is_refused_and_no_code_is_redeemed() {
         let (credential, _) = credential(&env, edit);
         let err = credential.get_token(&[SCOPE], None).await.unwrap_err();
         assert!(err.is_client_authentication(), "{err}");
-        let source = std::error::Error::source(&err)
-            .and_then(|s| s.downcast_ref::<PasteError>())
-            .unwrap_or_else(|| panic!("{err:?}"));
-        assert_eq!(source, &why);
+        let Some(BrowserFlowError::PastedAddressRefused(refused)) = err.find_cause() else {
+            panic!("{err:?}");
+        };
+        assert_eq!(refused, &why);
         assert!(
             err.message().starts_with("The pasted address was refused"),
             "{err}"

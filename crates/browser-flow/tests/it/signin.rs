@@ -318,3 +318,23 @@ async fn custom_success_and_failure_pages_are_shown() {
     assert!(body.contains("AADSTS65004"), "{body}");
     assert!(!body.contains("{error"), "{body}");
 }
+
+/// The browser step puts the claims the shared layer hands it (here CAE's CP1 capability) on
+/// the authorize URL and the redemption; the CAE partition itself is tested in
+/// entra-public-client.
+#[tokio::test]
+async fn a_cae_sign_in_sends_cp1_on_the_authorize_url_and_the_redemption() {
+    let env = Env::start().await;
+    let credential = env.credential();
+    let cae = entra_core::TokenRequestOptions::default().with_enable_cae(true);
+    credential.get_token(&[SCOPE], Some(cae)).await.unwrap();
+    let claims = opened_param(&env.browser, 0, "claims").unwrap();
+    assert!(
+        claims.contains("xms_cc") && claims.contains("CP1"),
+        "{claims}"
+    );
+    assert_eq!(
+        env.mock.last_client_capabilities(),
+        Some(vec!["CP1".to_owned()])
+    );
+}

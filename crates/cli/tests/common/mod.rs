@@ -28,11 +28,21 @@ impl Run {
         }
     }
 
+    /// The error line; each cause in it said once (no part between `": "` repeated).
     pub fn error_line(&self) -> &str {
-        self.stderr
+        let line = self
+            .stderr
             .lines()
             .find(|l| l.starts_with("error ("))
-            .unwrap_or_else(|| panic!("no error line:\n{}", self.stderr))
+            .unwrap_or_else(|| panic!("no error line:\n{}", self.stderr));
+        let parts: Vec<&str> = line.split(": ").map(str::trim).collect();
+        for (i, part) in parts.iter().enumerate() {
+            assert!(
+                part.len() < 12 || !parts[..i].contains(part),
+                "{part:?} is said twice in:\n{line}"
+            );
+        }
+        line
     }
 }
 

@@ -118,6 +118,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 ///
 /// #[entra_public_client::async_trait]
 /// impl InteractiveStep for Nobody {
+///     fn credential_name(&self) -> &'static str {
+///         "MyCredential"
+///     }
+///
 ///     async fn sign_in(&self, _ctx: &StepContext<'_>) -> entra_core::Result<StepOutcome> {
 ///         Err(entra_core::Error::credential_unavailable("no user here"))
 ///     }
@@ -125,7 +129,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 ///
 /// # async fn run() -> entra_core::Result<()> {
 /// let client = PublicClient::new(
-///     PublicClientOptions::new("MyCredential").with_disable_automatic_authentication(true),
+///     PublicClientOptions::new().with_disable_automatic_authentication(true),
 ///     Nobody,
 /// )?;
 /// // Nobody signed in and no prompt allowed: AuthenticationRequired, with no request sent.
@@ -238,7 +242,7 @@ impl<S: InteractiveStep> PublicClient<S> {
             (None, None) => CacheConfig::Memory,
         };
         tracing::debug!(
-            credential = options.credential_name,
+            credential = step.credential_name(),
             client_id = %client_id,
             authority = authority_host.as_str(),
             tenant_id = %tenant_id,
@@ -246,7 +250,7 @@ impl<S: InteractiveStep> PublicClient<S> {
             "credential created"
         );
         Ok(Self {
-            name: options.credential_name,
+            name: step.credential_name(),
             client_id,
             authority_host,
             tenant_id,

@@ -1,6 +1,5 @@
 //! Per-request tenants, as Python's `resolve_tenant`.
 
-use entra_browser_flow::InteractiveBrowserCredential;
 use entra_core::TokenRequestOptions;
 use entra_testing::{DEFAULT_TENANT_ID, Endpoint};
 
@@ -15,8 +14,7 @@ fn tenant(t: &str) -> Option<TokenRequestOptions> {
 #[tokio::test]
 async fn a_configured_tenant_without_an_allow_list_refuses_others() {
     let env = Env::start().await;
-    let credential =
-        InteractiveBrowserCredential::new(env.options().with_tenant_id(DEFAULT_TENANT_ID)).unwrap();
+    let credential = env.client_with(env.options().with_tenant_id(DEFAULT_TENANT_ID));
     let err = credential
         .get_token(&[SCOPE], tenant(OTHER_TENANT))
         .await
@@ -48,12 +46,11 @@ async fn a_configured_tenant_without_an_allow_list_refuses_others() {
 #[tokio::test]
 async fn star_allows_any_tenant_and_later_calls_go_back_to_the_configured_one() {
     let env = Env::start().await;
-    let credential = InteractiveBrowserCredential::new(
+    let credential = env.client_with(
         env.options()
             .with_tenant_id(DEFAULT_TENANT_ID)
             .with_additionally_allowed_tenants(["*"]),
-    )
-    .unwrap();
+    );
     let home = credential.get_token(&[SCOPE], None).await.unwrap();
     // Another tenant: the refresh token is redeemed at that tenant, silently.
     env.mock.clear_log();
@@ -66,7 +63,7 @@ async fn star_allows_any_tenant_and_later_calls_go_back_to_the_configured_one() 
     let request = env.mock.last_request(Endpoint::Token).unwrap();
     assert_eq!(request.tenant(), Some(OTHER_TENANT));
     assert_eq!(request.grant_type(), Some("refresh_token"));
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
     // Back to the configured tenant: its cached token, no request.
     env.mock.clear_log();
     let back = credential.get_token(&[SCOPE], None).await.unwrap();
@@ -82,12 +79,11 @@ async fn star_allows_any_tenant_and_later_calls_go_back_to_the_configured_one() 
 #[tokio::test]
 async fn a_listed_tenant_is_allowed_and_organizations_accepts_any_without_a_list() {
     let env = Env::start().await;
-    let listed = InteractiveBrowserCredential::new(
+    let listed = env.client_with(
         env.options()
             .with_tenant_id(DEFAULT_TENANT_ID)
             .with_additionally_allowed_tenants([OTHER_TENANT]),
-    )
-    .unwrap();
+    );
     listed
         .get_token(&[SCOPE], tenant(OTHER_TENANT))
         .await
@@ -98,7 +94,7 @@ async fn a_listed_tenant_is_allowed_and_organizations_accepts_any_without_a_list
     );
 
     // Default `organizations`, no allow list: a request tenant is accepted (Python ≥ 1.25).
-    let default = env.credential();
+    let default = env.client();
     default
         .get_token(&[SCOPE], tenant(OTHER_TENANT))
         .await
@@ -108,11 +104,10 @@ async fn a_listed_tenant_is_allowed_and_organizations_accepts_any_without_a_list
         Some(OTHER_TENANT)
     );
     // ... but not when an allow list is given that does not name it.
-    let restricted = InteractiveBrowserCredential::new(
+    let restricted = env.client_with(
         env.options()
             .with_additionally_allowed_tenants(["contoso.onmicrosoft.com"]),
-    )
-    .unwrap();
+    );
     let err = restricted
         .get_token(&[SCOPE], tenant(OTHER_TENANT))
         .await
@@ -126,13 +121,12 @@ async fn a_listed_tenant_is_allowed_and_organizations_accepts_any_without_a_list
 #[tokio::test]
 async fn authenticate_with_options_signs_in_to_the_tenant_and_the_cae_cache() {
     let env = Env::start().await;
-    let credential = InteractiveBrowserCredential::new(
+    let credential = env.client_with(
         env.options()
             .with_tenant_id(DEFAULT_TENANT_ID)
             .with_additionally_allowed_tenants([OTHER_TENANT]),
-    )
-    .unwrap();
-    let options = entra_browser_flow::AuthenticateOptions::default()
+    );
+    let options = entra_public_client::AuthenticateOptions::default()
         .with_scopes([SCOPE])
         .with_tenant_id(OTHER_TENANT)
         .with_enable_cae(true);
@@ -150,11 +144,11 @@ async fn authenticate_with_options_signs_in_to_the_tenant_and_the_cae_cache() {
     credential.get_token(&[SCOPE], Some(cae)).await.unwrap();
     assert_eq!(env.mock.total_requests(), 0, "served from the CAE cache");
 
-    let refused = entra_browser_flow::AuthenticateOptions::default()
+    let refused = entra_public_client::AuthenticateOptions::default()
         .with_scopes([SCOPE])
         .with_tenant_id("contoso.onmicrosoft.com");
     let err = credential.authenticate_with(&refused).await.unwrap_err();
     assert!(err.is_client_authentication(), "{err}");
     assert_eq!(env.mock.total_requests(), 0);
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
 use entra_cache::{BoxError, FileBackend, SecretStore};
 use entra_core::AuthenticationRecord;
+use entra_public_client::PublicClientOptions;
 
 use crate::common::{Env, SCOPE};
 
@@ -39,9 +39,7 @@ async fn a_fresh_credential_with_only_the_record_signs_in_with_zero_requests() {
     let env = Env::start().await;
     let dir = tempfile::tempdir().unwrap();
 
-    let first =
-        InteractiveBrowserCredential::new(env.options().with_cache_backend(backend(dir.path())))
-            .unwrap();
+    let first = env.client_with(env.options().with_cache_backend(backend(dir.path())));
     let record = first.authenticate(&[SCOPE], None).await.unwrap();
     let token = first.get_token(&[SCOPE], None).await.unwrap();
     let saved = record.serialize();
@@ -53,31 +51,26 @@ async fn a_fresh_credential_with_only_the_record_signs_in_with_zero_requests() {
     // "A new process": new credential, new backend object, the record read back from text.
     env.mock.clear_log();
     let record = AuthenticationRecord::deserialize(&saved).unwrap();
-    let options = InteractiveBrowserCredentialOptions::default()
+    let options = PublicClientOptions::new()
         .with_authentication_record(record)
         .with_http_client(env.mock.resolving_http_client())
-        .with_browser(Arc::new(env.browser.clone()))
         .with_cache_backend(backend(dir.path()));
-    let second = InteractiveBrowserCredential::new(options).unwrap();
+    let second = env.client_with(options);
     let again = second.get_token(&[SCOPE], None).await.unwrap();
     assert_eq!(again.token, token.token);
     assert_eq!(env.mock.total_requests(), 0);
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }
 
 #[tokio::test]
 async fn without_a_record_a_fresh_credential_prompts_as_python() {
     let env = Env::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let first =
-        InteractiveBrowserCredential::new(env.options().with_cache_backend(backend(dir.path())))
-            .unwrap();
+    let first = env.client_with(env.options().with_cache_backend(backend(dir.path())));
     first.get_token(&[SCOPE], None).await.unwrap();
-    let second =
-        InteractiveBrowserCredential::new(env.options().with_cache_backend(backend(dir.path())))
-            .unwrap();
+    let second = env.client_with(env.options().with_cache_backend(backend(dir.path())));
     second.get_token(&[SCOPE], None).await.unwrap();
-    assert_eq!(env.browser.open_count(), 2);
+    assert_eq!(env.prompts(), 2);
 }
 
 /// A custom authority (here the mock on `https://localhost:PORT`, validated by instance
@@ -88,17 +81,16 @@ async fn a_fresh_credential_on_a_custom_authority_makes_zero_requests() {
     let env = Env::start().await;
     let dir = tempfile::tempdir().unwrap();
     let options = |record: Option<AuthenticationRecord>| {
-        let mut options = InteractiveBrowserCredentialOptions::default()
+        let mut options = PublicClientOptions::new()
             .with_authority(env.mock.base_url())
             .with_http_client(env.mock.resolving_http_client())
-            .with_browser(Arc::new(env.browser.clone()))
             .with_cache_backend(backend(dir.path()));
         if let Some(record) = record {
             options = options.with_authentication_record(record);
         }
         options
     };
-    let first = InteractiveBrowserCredential::new(options(None)).unwrap();
+    let first = env.client_with(options(None));
     let token = first.get_token(&[SCOPE], None).await.unwrap();
     // The first sign-in validated and resolved the authority: discovery and metadata.
     assert_eq!(
@@ -113,9 +105,9 @@ async fn a_fresh_credential_on_a_custom_authority_makes_zero_requests() {
     drop(first);
 
     env.mock.clear_log();
-    let second = InteractiveBrowserCredential::new(options(Some(record))).unwrap();
+    let second = env.client_with(options(Some(record)));
     let again = second.get_token(&[SCOPE], None).await.unwrap();
     assert_eq!(again.token, token.token);
     assert_eq!(env.mock.total_requests(), 0, "{:?}", env.mock.requests());
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }

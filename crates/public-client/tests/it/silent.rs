@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use entra_browser_flow::InteractiveBrowserCredential;
 use entra_core::TokenRequestOptions;
 use entra_testing::{Endpoint, Fault};
 
-use crate::common::{Env, SCOPE, opened_param};
+use crate::common::{Env, SCOPE};
 
 const USER_READ: &str = "https://graph.microsoft.com/User.Read";
 const MAIL_READ: &str = "https://graph.microsoft.com/Mail.Read";
@@ -18,7 +17,7 @@ async fn an_expiring_token_is_refreshed_with_one_request_and_no_prompt() {
     let env = Env::start().await;
     // Tokens valid for less than five minutes count as expired.
     env.mock.set_token_lifetime(Duration::from_secs(200));
-    let credential = env.credential();
+    let credential = env.client();
     let first = credential.get_token(&[SCOPE], None).await.unwrap();
     env.mock.clear_log();
     let second = credential.get_token(&[SCOPE], None).await.unwrap();
@@ -32,14 +31,14 @@ async fn an_expiring_token_is_refreshed_with_one_request_and_no_prompt() {
             .header("x-anchormailbox")
             .is_some_and(|h| h.starts_with("Oid:"))
     );
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }
 
 #[tokio::test]
 async fn past_refresh_on_a_refresh_is_tried_and_a_failure_returns_the_valid_token() {
     let env = Env::start().await;
     env.mock.set_refresh_in(Some(Duration::ZERO));
-    let credential = env.credential();
+    let credential = env.client();
     let first = credential.get_token_info(&[SCOPE], None).await.unwrap();
     assert!(first.refresh_on.is_some());
 
@@ -55,25 +54,25 @@ async fn past_refresh_on_a_refresh_is_tried_and_a_failure_returns_the_valid_toke
     let third = credential.get_token_info(&[SCOPE], None).await.unwrap();
     assert_eq!(env.mock.count(Endpoint::Token), 1);
     assert_eq!(third.token, second.token);
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }
 
 #[tokio::test]
 async fn a_refused_refresh_token_leads_to_a_prompt() {
     let env = Env::start().await;
     env.mock.set_token_lifetime(Duration::from_secs(200));
-    let credential = env.credential();
+    let credential = env.client();
     credential.get_token(&[SCOPE], None).await.unwrap();
     env.mock.revoke_refresh_tokens();
     credential.get_token(&[SCOPE], None).await.unwrap();
-    assert_eq!(env.browser.open_count(), 2);
+    assert_eq!(env.prompts(), 2);
 }
 
 #[tokio::test]
 async fn a_network_failure_during_refresh_is_reported_not_prompted() {
     let env = Env::start().await;
     env.mock.set_token_lifetime(Duration::from_secs(200));
-    let credential = env.credential();
+    let credential = env.client();
     credential.get_token(&[SCOPE], None).await.unwrap();
     env.mock.inject_fault_times(
         Endpoint::Token,
@@ -82,13 +81,13 @@ async fn a_network_failure_during_refresh_is_reported_not_prompted() {
     );
     let err = credential.get_token(&[SCOPE], None).await.unwrap_err();
     assert!(err.is_client_authentication(), "{err:?}");
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }
 
 #[tokio::test]
 async fn claims_bypass_the_cached_token() {
     let env = Env::start().await;
-    let credential = env.credential();
+    let credential = env.client();
     let first = credential.get_token(&[SCOPE], None).await.unwrap();
     env.mock.clear_log();
     let options = TokenRequestOptions::default().with_claims(CLAIMS);
@@ -98,7 +97,7 @@ async fn claims_bypass_the_cached_token() {
     let refresh = env.mock.last_request(Endpoint::Token).unwrap();
     assert_eq!(refresh.grant_type(), Some("refresh_token"));
     assert_eq!(refresh.form_param("claims"), Some(CLAIMS));
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }
 
 /// Issue 25: after a claims challenge (a CAE revocation), the token got with the claims
@@ -108,11 +107,10 @@ async fn claims_bypass_the_cached_token() {
 async fn a_claims_refresh_replaces_the_revoked_token_for_later_plain_calls() {
     let env = Env::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let credential = InteractiveBrowserCredential::new(
+    let credential = env.client_with(
         env.options()
             .with_cache_backend(crate::persistence::backend(dir.path())),
-    )
-    .unwrap();
+    );
     let revoked = credential.get_token(&[SCOPE], None).await.unwrap();
     let options = TokenRequestOptions::default().with_claims(CLAIMS);
     let fresh = credential.get_token(&[SCOPE], Some(options)).await.unwrap();
@@ -129,38 +127,37 @@ async fn a_claims_refresh_replaces_the_revoked_token_for_later_plain_calls() {
     assert_eq!(env.mock.total_requests(), 0);
 
     let record = credential.authentication_record().unwrap();
-    let next_process = InteractiveBrowserCredential::new(
+    let next_process = env.client_with(
         env.options()
             .with_authentication_record(record)
             .with_cache_backend(crate::persistence::backend(dir.path())),
-    )
-    .unwrap();
+    );
     let again = next_process.get_token(&[SCOPE], None).await.unwrap();
     assert_eq!(again.token, fresh.token);
     assert_eq!(env.mock.total_requests(), 0);
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }
 
 #[tokio::test]
 async fn cae_uses_its_own_partition_and_sends_cp1() {
     let env = Env::start().await;
-    let credential = env.credential();
+    let credential = env.client();
     let plain = credential.get_token(&[SCOPE], None).await.unwrap();
     assert_eq!(env.mock.last_client_capabilities(), Some(vec![]));
 
-    // The CAE partition is empty: a sign-in, with CP1 on the authorize URL and the redemption.
+    // The CAE partition is empty: a sign-in, with CP1 on the sign-in request and the redemption.
     let cae = TokenRequestOptions::default().with_enable_cae(true);
     let cae_token = credential
         .get_token(&[SCOPE], Some(cae.clone()))
         .await
         .unwrap();
-    assert_eq!(env.browser.open_count(), 2);
+    assert_eq!(env.prompts(), 2);
     assert_ne!(cae_token.token, plain.token);
     assert_eq!(
         env.mock.last_client_capabilities(),
         Some(vec!["CP1".to_owned()])
     );
-    let claims = opened_param(&env.browser, 1, "claims").unwrap();
+    let claims = env.sign_in_param("claims").unwrap();
     assert!(
         claims.contains("xms_cc") && claims.contains("CP1"),
         "{claims}"
@@ -178,10 +175,7 @@ async fn cae_uses_its_own_partition_and_sends_cp1() {
 #[tokio::test]
 async fn disable_automatic_authentication_raises_with_scopes_and_claims_and_no_request() {
     let env = Env::start().await;
-    let credential = InteractiveBrowserCredential::new(
-        env.options().with_disable_automatic_authentication(true),
-    )
-    .unwrap();
+    let credential = env.client_with(env.options().with_disable_automatic_authentication(true));
     let options = TokenRequestOptions::default().with_claims(CLAIMS);
     let err = credential
         .get_token(&[USER_READ, MAIL_READ], Some(options))
@@ -195,7 +189,7 @@ async fn disable_automatic_authentication_raises_with_scopes_and_claims_and_no_r
         "Interactive authentication is required to get a token. Call 'authenticate' to begin."
     );
     assert_eq!(env.mock.total_requests(), 0);
-    assert_eq!(env.browser.open_count(), 0);
+    assert_eq!(env.prompts(), 0);
 
     // The round trip Python documents: authenticate with the error's scopes and claims.
     let scopes: Vec<&str> = err.scopes().unwrap().iter().map(String::as_str).collect();
@@ -203,9 +197,9 @@ async fn disable_automatic_authentication_raises_with_scopes_and_claims_and_no_r
         .authenticate(&scopes, err.claims())
         .await
         .unwrap();
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
     assert_eq!(
-        opened_param(&env.browser, 0, "scope").as_deref(),
+        env.sign_in_param("scope").as_deref(),
         Some(
             "https://graph.microsoft.com/Mail.Read https://graph.microsoft.com/User.Read offline_access openid profile"
         )
@@ -214,5 +208,5 @@ async fn disable_automatic_authentication_raises_with_scopes_and_claims_and_no_r
     env.mock.clear_log();
     credential.get_token(&[USER_READ], None).await.unwrap();
     assert_eq!(env.mock.total_requests(), 0);
-    assert_eq!(env.browser.open_count(), 1);
+    assert_eq!(env.prompts(), 1);
 }
