@@ -1,11 +1,10 @@
 //! `entra accounts` and `entra sign-out`: the accounts of the persistent cache (the plain and
 //! the CAE one), and removing one account's tokens through the credential's `sign_out`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use entra_browser_flow::{InteractiveBrowserCredential, InteractiveBrowserCredentialOptions};
-use entra_cache::{Cache, CacheBackend, TokenCachePersistenceOptions};
+use entra_cache::{CacheBackend, TokenCachePersistenceOptions};
 use entra_core::{AuthenticationRecord, DEVELOPER_SIGN_ON_CLIENT_ID, Error, Result};
 
 use crate::args::Args;
@@ -40,42 +39,60 @@ impl Account {
     }
 }
 
-/// Every account of the plain and the CAE cache, once each, sorted by username.
-pub(crate) async fn list(persistence: &TokenCachePersistenceOptions) -> Result<Vec<Account>> {
-    list_in(persistence, &[false, true]).await
-}
-
-/// The accounts of the given partitions (`false`: plain, `true`: CAE).
-async fn list_in(persistence: &TokenCachePersistenceOptions, cae: &[bool]) -> Result<Vec<Account>> {
-    let mut found = BTreeMap::new();
-    for &cae in cae {
-        let cache = persistence.cache(cae)?;
-        add_accounts(&cache, &mut found).await?;
+/// Credential options on the command's authority and client id that never prompt (the cache
+/// is the caller's to set): what `accounts`, `sign-out` and the account lookup act through.
+fn quiet_options(
+    args: &Args,
+    record: Option<AuthenticationRecord>,
+) -> InteractiveBrowserCredentialOptions {
+    let mut options =
+        InteractiveBrowserCredentialOptions::default().with_disable_automatic_authentication(true);
+    match record {
+        // A record names its own authority and client id (a different --authority or
+        // --client-id is refused by the credential).
+        Some(record) => options = options.with_authentication_record(record),
+        None => {
+            if let Some(client_id) = &args.client_id {
+                options = options.with_client_id(client_id.clone());
+            }
+        }
     }
-    Ok(found.into_values().collect())
+    if let Some(authority) = &args.authority {
+        options = options.with_authority(authority.clone());
+    }
+    options
 }
 
-/// Adds the accounts of `cache` to `found`, once each (by username and home account).
-async fn add_accounts(
-    cache: &Cache,
-    found: &mut BTreeMap<(String, String), Account>,
-) -> Result<()> {
-    cache.reload().await?;
-    for (_, entry) in cache.tokens().document().accounts() {
-        let account = Account {
+/// The accounts the caches of `options` hold for the command's authority (`--authority`,
+/// `AZURE_AUTHORITY_HOST`, else the public cloud, with its aliases), once each, sorted by
+/// username: the credential's own [`accounts`](InteractiveBrowserCredential::accounts), as
+/// MSAL's `get_accounts` lists those of the application's authority. No request is sent.
+async fn accounts_of(
+    args: &Args,
+    options: InteractiveBrowserCredentialOptions,
+) -> Result<Vec<Account>> {
+    let credential = InteractiveBrowserCredential::new(options)?;
+    let accounts = credential.accounts().await?;
+    // The cache keeps the host without an explicit port (MSAL Python's form); a record made
+    // from the account must name the authority as configured, port included.
+    let configured = args.authority.as_deref().map(authority_host);
+    Ok(accounts
+        .iter()
+        .map(|entry| Account {
             username: entry.username.clone(),
             home_account_id: entry.home_account_id.clone(),
             tenant_id: entry.realm.clone(),
-            environment: entry.environment.clone(),
-        };
-        found
-            .entry((
-                account.username.to_lowercase(),
-                account.home_account_id.clone(),
-            ))
-            .or_insert(account);
-    }
-    Ok(())
+            environment: configured
+                .clone()
+                .unwrap_or_else(|| entry.environment.clone()),
+        })
+        .collect())
+}
+
+/// The accounts of the plain and the CAE persistent cache ([`accounts_of`]).
+async fn list(args: &Args, persistence: &TokenCachePersistenceOptions) -> Result<Vec<Account>> {
+    let options = quiet_options(args, None).with_cache_persistence_options(persistence.clone());
+    accounts_of(args, options).await
 }
 
 /// The host (and port) of an `--authority` value, as a cache account's `environment` holds it.
@@ -85,17 +102,6 @@ fn authority_host(authority: &str) -> String {
         .or_else(|| authority.strip_prefix("http://"))
         .unwrap_or(authority);
     rest.split('/').next().unwrap_or(rest).to_ascii_lowercase()
-}
-
-/// The cache's `environment` of a `host[:port]`: the host without the port.
-fn environment_of(host: &str) -> &str {
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    name.strip_prefix('[')
-        .and_then(|n| n.strip_suffix(']'))
-        .unwrap_or(name)
 }
 
 /// The application the cache's tokens are for: `--client-id`, else the credential's default.
@@ -137,22 +143,8 @@ pub(crate) async fn record_from_cache(
     backend: &Arc<dyn CacheBackend>,
     args: &Args,
 ) -> Result<Option<AuthenticationRecord>> {
-    let mut found = BTreeMap::new();
-    add_accounts(&Cache::with_backend(Arc::clone(backend)), &mut found).await?;
-    let mut accounts: Vec<Account> = found.into_values().collect();
-    // With --authority, only that authority's accounts: another's record would be refused.
-    // MSAL Python writes the host without an explicit port; the record keeps the port.
-    if let Some(authority) = &args.authority {
-        let host = authority_host(authority);
-        let environment = environment_of(&host);
-        accounts.retain(|a| {
-            a.environment.eq_ignore_ascii_case(&host)
-                || a.environment.eq_ignore_ascii_case(environment)
-        });
-        for account in &mut accounts {
-            account.environment.clone_from(&host);
-        }
-    }
+    let options = quiet_options(args, None).with_cache_backend(Arc::clone(backend));
+    let accounts = accounts_of(args, options).await?;
     let client_id = client_id(args);
     Ok(pick(accounts, args.username.as_deref())?.map(|a| {
         note!(
@@ -169,7 +161,7 @@ pub(crate) async fn accounts(args: &Args) -> Result<Vec<Account>> {
     let Some(persistence) = args.persistence() else {
         return Ok(Vec::new());
     };
-    list(&persistence).await
+    list(args, &persistence).await
 }
 
 /// `entra sign-out`: removes the account's tokens for the client; returns the account.
@@ -179,7 +171,7 @@ pub(crate) async fn sign_out(args: &Args) -> Result<(Account, bool)> {
             "no persistent cache to sign out of",
         ));
     };
-    let accounts = list(&persistence).await?;
+    let accounts = list(args, &persistence).await?;
     let several = accounts.len() > 1;
     let Some(account) = pick(accounts, args.username.as_deref())? else {
         return Err(Error::invalid_argument(if several {
@@ -188,15 +180,10 @@ pub(crate) async fn sign_out(args: &Args) -> Result<(Account, bool)> {
             "no account is in the token cache"
         }));
     };
-    let client_id = client_id(args);
-    let mut options = InteractiveBrowserCredentialOptions::default()
-        .with_authentication_record(account.record(client_id))
-        .with_cache_persistence_options(persistence)
-        .with_disable_automatic_authentication(true);
-    if let Some(authority) = &args.authority {
-        options = options.with_authority(authority.clone());
-    }
-    let credential = InteractiveBrowserCredential::new(options)?;
+    let record = account.record(client_id(args));
+    let credential = InteractiveBrowserCredential::new(
+        quiet_options(args, Some(record)).with_cache_persistence_options(persistence),
+    )?;
     let removed = credential.sign_out().await?;
     Ok((account, removed))
 }
@@ -211,6 +198,7 @@ pub(crate) async fn logout(args: &Args) -> Result<Option<String>> {
         return Ok(None);
     };
     let username = record.username().to_owned();
+    // The record's own authority and client id, whatever the flags say.
     let credential = InteractiveBrowserCredential::new(
         InteractiveBrowserCredentialOptions::default()
             .with_authentication_record(record)
@@ -230,21 +218,4 @@ pub(crate) async fn logout(args: &Args) -> Result<Option<String>> {
         }
     }
     Ok(Some(username))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::environment_of;
-
-    #[test]
-    fn the_environment_of_a_host_drops_only_an_explicit_port() {
-        assert_eq!(environment_of("localhost:8443"), "localhost");
-        assert_eq!(
-            environment_of("login.microsoftonline.com"),
-            "login.microsoftonline.com"
-        );
-        assert_eq!(environment_of("[::1]:8443"), "::1");
-        assert_eq!(environment_of("[::1]"), "::1");
-        assert_eq!(environment_of("host:"), "host:");
-    }
 }

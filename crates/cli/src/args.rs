@@ -201,7 +201,8 @@ enum Sub {
     Login(TokenFlags),
     /// Sign the account `login` saved out of the token cache.
     Logout(CacheFlags),
-    /// List the accounts of the token cache.
+    /// List the token cache's accounts of the authority (--authority, AZURE_AUTHORITY_HOST,
+    /// else the public cloud), as get-token picks from them.
     Accounts(CacheFlags),
     /// Remove one account's tokens from the token cache.
     SignOut(CacheFlags),

@@ -291,7 +291,17 @@ async fn a_hostile_username_from_the_id_token_is_shown_escaped_wherever_it_is_pr
     );
     again.assert_shown_escaped();
 
-    let mut accounts = vec!["accounts"];
+    // Only the authority's accounts are listed, as get-token picks from them.
+    let mut elsewhere = vec!["accounts"];
+    elsewhere.extend(cache);
+    let none = entra(dir.path(), None, &elsewhere).await;
+    assert_eq!(none.code, Some(0), "stderr:\n{}", none.stderr);
+    assert_eq!(
+        none.stdout.trim(),
+        "[]",
+        "another authority's account was listed"
+    );
+    let mut accounts = vec!["accounts", "--authority", &base];
     accounts.extend(cache);
     let listed = entra(dir.path(), None, &accounts).await;
     assert_eq!(listed.code, Some(0), "stderr:\n{}", listed.stderr);
@@ -304,7 +314,7 @@ async fn a_hostile_username_from_the_id_token_is_shown_escaped_wherever_it_is_pr
     let json: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
     assert_eq!(json[0]["username"], hostile, "the data itself is kept");
 
-    let mut sign_out = vec!["sign-out"];
+    let mut sign_out = vec!["sign-out", "--authority", &base];
     sign_out.extend(cache);
     let out = entra(dir.path(), None, &sign_out).await;
     assert_eq!(out.code, Some(0), "stderr:\n{}", out.stderr);
@@ -352,6 +362,8 @@ async fn after_a_claims_run_the_next_plain_process_gets_the_new_token() {
     assert_eq!(mock.total_requests(), 0);
     let sign_out = [
         "sign-out",
+        "--authority",
+        &base,
         "--cache-name",
         name.as_str(),
         "--allow-unencrypted-storage",
