@@ -58,7 +58,11 @@ fn main() -> ExitCode {
 
 /// The workspace root (the parent of this crate's folder).
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo xtask` (cargo run) says where xtask's manifest is now; the path compiled in is
+    // only the fallback, and goes stale when checkouts share a target directory.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
