@@ -117,65 +117,95 @@ impl PublicClientOptions {
         self.tenant_id.as_deref()
     }
 
-    /// The authority host (default: `AZURE_AUTHORITY_HOST`, else the public cloud); empty
-    /// means the default.
+    /// The authority host, e.g. `login.microsoftonline.com` or `https://login.microsoftonline.us`
+    /// (`entra_core::AzureAuthorityHosts` has the known ones). Default:
+    /// `AZURE_AUTHORITY_HOST`, else the Azure public cloud. Must be https.
     #[must_use]
     pub fn with_authority(mut self, authority: impl Into<String>) -> Self {
         self.authority = non_empty(authority);
         self
     }
 
-    /// The tenant (default: the record's, else `organizations`); empty means the default.
+    /// The Entra tenant (GUID or domain). Default: the record's, else `organizations` (work or
+    /// school accounts); empty means the default. Overrides the tenant of an
+    /// `authentication_record`.
     #[must_use]
     pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = non_empty(tenant_id);
         self
     }
 
-    /// The application (client) id (default: the Azure development application); empty
-    /// means the default.
+    /// The application users sign in to. Default: the Azure development application
+    /// (`entra_core::DEVELOPER_SIGN_ON_CLIENT_ID`); register your
+    /// own for production. Ignored when an authentication record is given (the record's is used).
     #[must_use]
     pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = non_empty(client_id);
         self
     }
 
-    /// The account to sign in silently as; it also supplies the client id and authority.
+    /// A record saved from an earlier `authenticate`:
+    /// selects the account, so with a persistent cache a new process signs in silently. Its
+    /// client id and authority replace the configured ones; its tenant is used unless
+    /// `with_tenant_id` is given.
     #[must_use]
     pub fn with_authentication_record(mut self, record: AuthenticationRecord) -> Self {
         self.authentication_record = Some(record);
         self
     }
 
-    /// Never run the interactive step from `get_token` (it returns `AuthenticationRequired`).
+    /// When true, `get_token` never prompts (no browser, no device code): it returns
+    /// `AuthenticationRequired` when it cannot
+    /// get a token silently. `authenticate`
+    /// still prompts. Default false.
     #[must_use]
     pub fn with_disable_automatic_authentication(mut self, disable: bool) -> Self {
         self.disable_automatic_authentication = disable;
         self
     }
 
-    /// Keep tokens in the persistent cache.
+    /// Keep tokens in a persistent cache shared with other processes (and other MSAL
+    /// applications). Without it, tokens live in memory for this credential only.
     #[must_use]
     pub fn with_cache_persistence_options(mut self, options: TokenCachePersistenceOptions) -> Self {
         self.cache_persistence_options = Some(options);
         self
     }
 
-    /// Skip instance discovery (only for an authority you trust).
+    /// Skip instance discovery and authority validation (private clouds, Azure Stack). Only
+    /// for an authority you trust. Default false.
     #[must_use]
     pub fn with_disable_instance_discovery(mut self, disable: bool) -> Self {
         self.disable_instance_discovery = disable;
         self
     }
 
-    /// Allow personal data in logs.
+    /// Adds personally identifiable information to the credential's tracing events, for
+    /// troubleshooting only (Python passes this option to MSAL as `enable_pii_log`).
+    /// Default false.
+    ///
+    /// - **Off** (default): no event or span field holds the signed-in user's name
+    ///   (`preferred_username`), object id (`oid`), home or local account id, the configured
+    ///   `login_hint`, or the message of a failed `get_token` (Entra ID's descriptions may
+    ///   name the user; the error kind and OAuth error code are logged).
+    /// - **On**: those are added: `username`, `home_tenant`, `home_account_id` and
+    ///   `local_account_id` on the "signed in" event, `home_account_id`, `username` and
+    ///   `home_tenant` at the start of silent acquisition, `login_hint` on the "opening the
+    ///   browser" event (browser credential), and the error message on "get_token failed".
+    ///
+    /// Either way, no field ever holds a token, an authorization code, a PKCE verifier,
+    /// `state`, a nonce or an ID token. Scopes, endpoints, statuses, correlation ids and
+    /// durations are always logged, and so are tenant ids where they are part of the request:
+    /// the requested tenant, the authority and endpoint URLs, and the realm a cache lookup
+    /// searches (as MSAL logs authorities).
     #[must_use]
     pub fn with_enable_support_logging(mut self, enable: bool) -> Self {
         self.enable_support_logging = enable;
         self
     }
 
-    /// Tenants a request may name besides the configured one (`*`: any).
+    /// Tenants besides the configured one that `get_token` may be asked for with a request
+    /// `tenant_id`; `"*"` allows any tenant.
     #[must_use]
     pub fn with_additionally_allowed_tenants<I, S>(mut self, tenants: I) -> Self
     where
@@ -186,21 +216,26 @@ impl PublicClientOptions {
         self
     }
 
-    /// The storage of the non-CAE cache (overrides the persistence options).
+    /// Where the token cache lives: your own `CacheBackend` (a database, a secret manager).
+    /// Takes precedence over `with_cache_persistence_options`.
+    /// Requests with `enable_cae` use a separate, in-memory cache unless
+    /// `with_cae_cache_backend` is also given.
     #[must_use]
     pub fn with_cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
         self.cache = Some(backend);
         self
     }
 
-    /// The storage of the CAE cache.
+    /// Where the CAE token cache lives (requests with `enable_cae`), kept apart from the other.
     #[must_use]
     pub fn with_cae_cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
         self.cae_cache = Some(backend);
         self
     }
 
-    /// The HTTP client (proxy, extra roots); default: built on first use.
+    /// The HTTP client for every request to the authority: add a trusted root certificate,
+    /// a proxy or timeouts to it. Default: a reqwest client with rustls and the platform's
+    /// root certificates.
     #[must_use]
     pub fn with_http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(HttpClientSource::Client(client));
@@ -220,7 +255,8 @@ impl PublicClientOptions {
         self
     }
 
-    /// Allow an `http://` authority (tests against a local mock only).
+    /// **Dangerous; audit before use.** Accepts an `http://` authority, so tokens travel in
+    /// clear text. Meant only for mock identity providers on `127.0.0.1` in tests.
     #[must_use]
     pub fn danger_allow_insecure_http(mut self, allow: bool) -> Self {
         self.allow_insecure_http = allow;
