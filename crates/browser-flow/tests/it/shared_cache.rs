@@ -23,6 +23,12 @@ use crate::common::{Env, OTHER_SCOPE, SCOPE};
 
 const SCRIPT: &str = include_str!("azure_identity.py");
 
+/// One test of this file at a time talks to the keyring through Python: msal-extensions'
+/// `trial_run` writes, reads and clears one fixed item ("Test Schema", `attr1=foo`), so two
+/// Python processes starting at once can clear each other's item and fail with "Cache
+/// encryption is impossible" (seen in CI). That race is Python's; the tests wait their turn.
+static PYTHON_KEYRING_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The interop Python, or why these tests cannot run here.
 fn interop_python() -> Result<PathBuf, String> {
     let python = std::env::var_os("ENTRA_INTEROP_PYTHON")
@@ -173,6 +179,7 @@ async fn both_directions_at(name: Option<&'static str>, cae: bool, explicit_port
     let Some(python) = python_or_skip() else {
         return;
     };
+    let _turn = PYTHON_KEYRING_TURN.lock().await;
     // Python polls at the interval the device code response gives.
     let env =
         Env::with(MockEntra::builder().device_code_interval(std::time::Duration::from_secs(1)))
@@ -287,6 +294,7 @@ async fn python_and_rust_writing_200_tokens_each_at_once_lose_none() {
     let Some(python) = python_or_skip() else {
         return;
     };
+    let _turn = PYTHON_KEYRING_TURN.lock().await;
     let mock = MockEntra::start().await.unwrap();
     let side = Side::new(python, &mock, Some("entra-interop-writers"), false);
     let tenant = mock.default_tenant().id().to_owned();
