@@ -60,9 +60,7 @@ impl DeviceCodeCredential {
     /// authority or allowed tenant.
     pub fn new(options: DeviceCodeCredentialOptions) -> Result<Arc<Self>> {
         let step = DeviceCodeStep::new(options.timeout, options.prompt, options.timer);
-        PublicClient::new(options.common, step)
-            .map(|client| Arc::new(Self(client)))
-            .map_err(|e| entra_public_client::decorate(e, crate::step::CREDENTIAL_NAME))
+        PublicClient::new(options.common, step).map(|client| Arc::new(Self(client)))
     }
 }
 

@@ -310,3 +310,13 @@ async fn authenticate_always_prompts_and_caches_the_token() {
     assert!(err.is_client_authentication(), "{err}");
     assert_eq!(s.shown.lock().unwrap().len(), 1);
 }
+
+#[test]
+fn an_invalid_option_is_named_after_the_credential() {
+    let err = DeviceCodeCredential::new(
+        DeviceCodeCredentialOptions::default().with_tenant_id("not a tenant"),
+    )
+    .unwrap_err();
+    assert!(err.is_invalid_argument(), "{err:?}");
+    assert_eq!(err.credential(), Some("DeviceCodeCredential"));
+}

@@ -194,8 +194,14 @@ impl<S: InteractiveStep> PublicClient<S> {
     ///
     /// # Errors
     /// [`InvalidArgument`](ErrorKind::InvalidArgument) for an invalid tenant id, authority
-    /// (not https) or entry of `additionally_allowed_tenants`.
+    /// (not https) or entry of `additionally_allowed_tenants`, named after the step's
+    /// credential like every other error of the client.
     pub fn new(options: PublicClientOptions, step: S) -> Result<Self> {
+        let name = step.credential_name();
+        Self::build(options, step).map_err(|e| crate::help::decorate(e, name))
+    }
+
+    fn build(options: PublicClientOptions, step: S) -> Result<Self> {
         let authority_options = AuthorityOptions::default()
             .with_disable_instance_discovery(options.disable_instance_discovery)
             .danger_allow_insecure_http(options.allow_insecure_http);

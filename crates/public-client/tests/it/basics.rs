@@ -49,4 +49,16 @@ async fn errors_name_the_credential_and_link_their_section() {
     );
     assert_eq!(env.mock.total_requests(), 0);
     assert_eq!(env.prompts(), 0);
+
+    // Construction errors are named too, from the step.
+    let err = entra_public_client::PublicClient::new(
+        env.options().with_tenant_id("not a tenant"),
+        crate::common::ApprovedDeviceCode::new(&env),
+    )
+    .unwrap_err();
+    assert!(err.is_invalid_argument(), "{err:?}");
+    assert!(
+        err.to_string().starts_with("SharedLayerCredential: "),
+        "{err}"
+    );
 }

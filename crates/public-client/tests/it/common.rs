@@ -21,6 +21,16 @@ pub(crate) struct ApprovedDeviceCode {
     runs: Arc<AtomicUsize>,
 }
 
+impl ApprovedDeviceCode {
+    /// A step whose sign-ins `env` counts.
+    pub(crate) fn new(env: &Env) -> Self {
+        Self {
+            mock: Arc::clone(&env.mock),
+            runs: Arc::clone(&env.runs),
+        }
+    }
+}
+
 #[async_trait]
 impl InteractiveStep for ApprovedDeviceCode {
     fn credential_name(&self) -> &'static str {
@@ -66,10 +76,7 @@ impl Env {
 
     /// A client on `options` whose sign-ins this environment counts.
     pub(crate) fn client_with(&self, options: PublicClientOptions) -> Arc<Client> {
-        let step = ApprovedDeviceCode {
-            mock: Arc::clone(&self.mock),
-            runs: Arc::clone(&self.runs),
-        };
+        let step = ApprovedDeviceCode::new(self);
         Arc::new(PublicClient::new(options, step).expect("valid options"))
     }
 
